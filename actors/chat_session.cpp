@@ -1,0 +1,501 @@
+#include "actors/chat_session.hpp"
+
+#include <deque>
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/agent_run.hpp"
+#include "actors/fan_out.hpp"
+#include "protocol/codec.hpp"
+#include "protocol/ids.hpp"
+
+namespace parley {
+
+namespace {
+
+/// Everything the session knows about one run, live or recently finished.
+struct run_slot {
+  run_request request;
+  run_record record;
+  agent_run_actor actor;
+  /// Every frame of the run so far, in seq order: the replay source.
+  std::vector<event_frame> log;
+  /// log[unsaved..] has not been handed to the store yet.
+  size_t unsaved = 0;
+  std::vector<subscriber_actor> subscribers;
+  std::string answer;
+  std::string thinking;
+  /// True from the terminal event on: later events of the run are stale.
+  bool ending = false;
+};
+
+struct chat_session_state {
+  std::string conversation_id;
+  std::string agent_name;
+  chat_session_deps deps;
+  std::mt19937_64 rng{std::random_device{}()};
+  std::unordered_map<std::string, run_slot> runs;
+  /// Finished runs, oldest first; beyond options.recent_runs_kept their
+  /// slots are dropped and replays read the store.
+  std::deque<std::string> finished;
+  std::string active; ///< the run in flight, if any
+  std::deque<std::string> queued;
+  /// Subscribers of the whole conversation: they get every run's frames.
+  std::vector<subscriber_actor> followers;
+  std::unordered_set<caf::actor_addr> monitored;
+  bool flush_scheduled = false;
+  bool conversation_saved = false;
+
+  static inline const char* name = "chat_session";
+};
+
+using session_ptr = chat_session_actor::stateful_pointer<chat_session_state>;
+
+/// Logs a failed fire-and-forget store write; the run goes on.
+auto log_store_error(session_ptr self, std::string what) {
+  return [self, what](const caf::error& err) {
+    if (auto& log = self->state.deps.log)
+      log->error("conversation {}: store {} failed: {}",
+                 self->state.conversation_id, what, self->system().render(err));
+  };
+}
+
+void watch(session_ptr self, const subscriber_actor& sub) {
+  if (self->state.monitored.insert(sub.address()).second)
+    self->monitor(sub);
+}
+
+void add_unique(std::vector<subscriber_actor>& xs, const subscriber_actor& x) {
+  if (std::find(xs.begin(), xs.end(), x) == xs.end())
+    xs.push_back(x);
+}
+
+void flush(session_ptr self) {
+  auto& st = self->state;
+  for (auto& [id, slot] : st.runs) {
+    if (slot.unsaved == slot.log.size())
+      continue;
+    std::vector<event_frame> batch(slot.log.begin() + slot.unsaved,
+                                   slot.log.end());
+    slot.unsaved = slot.log.size();
+    self
+      ->request(st.deps.store, st.deps.options.store_timeout,
+                ev_add_atom::value, id, std::move(batch))
+      .then([](caf::ok_atom) {}, log_store_error(self, "ev_add"));
+  }
+}
+
+/// Writes soon: at once when a batch is full, else after flush_interval.
+void schedule_flush(session_ptr self, const run_slot& slot) {
+  auto& st = self->state;
+  if (slot.log.size() - slot.unsaved >= st.deps.options.event_batch) {
+    flush(self);
+    return;
+  }
+  if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->delayed_send(self, st.deps.options.flush_interval, flush_atom::value);
+  }
+}
+
+/// Numbers and encodes one event of `slot` and appends it to the log.
+const event_frame& stamp(run_slot& slot, run_event& ev) {
+  ev.chat_session_id = slot.record.id;
+  ev.seq = slot.log.size() + 1;
+  if (ev.timestamp_ms == 0)
+    ev.timestamp_ms = unix_time_ms();
+  slot.record.last_seq = ev.seq;
+  slot.log.push_back(event_frame{slot.record.id, ev.seq, to_string(ev.kind),
+                                 encode_event(ev), is_terminal(ev.kind)});
+  return slot.log.back();
+}
+
+void publish(session_ptr self, run_slot& slot, const event_frame& frame) {
+  auto& st = self->state;
+  fan_out(self, frame, slot.subscribers, st.followers);
+}
+
+void forget_old_runs(session_ptr self) {
+  auto& st = self->state;
+  while (st.finished.size() > st.deps.options.recent_runs_kept) {
+    st.runs.erase(st.finished.front());
+    st.finished.pop_front();
+  }
+}
+
+void start_next_queued(session_ptr self);
+
+/// The one way a run ends. Writes the run's remaining events, its final
+/// record and the messages it leaves in one store call, and only then sends
+/// the terminal frame, so a client that saw `done` can always replay the run.
+/// `then` runs after that (e.g. starting the run that interrupted this one);
+/// `await` keeps every other message waiting until the store answered.
+using after_finish = std::function<void(const run_record&)>;
+
+void finish(session_ptr self, run_slot& slot, run_event terminal,
+            bool keep_partial_answer, after_finish then = {}) {
+  auto& st = self->state;
+  slot.ending = true;
+  auto now = unix_time_ms();
+  switch (terminal.kind) {
+    case event_kind::done:
+      slot.record.status = run_status::complete;
+      terminal.message_id = make_uuid(st.rng);
+      slot.answer = terminal.content;
+      break;
+    case event_kind::cancelled:
+      slot.record.status = run_status::cancelled;
+      break;
+    default:
+      slot.record.status = run_status::failed;
+      slot.record.error = terminal.message;
+  }
+  slot.record.result = slot.answer;
+  slot.record.updated_at_ms = now;
+  auto frame = stamp(slot, terminal);
+  std::vector<message_record> messages;
+  bool leaves_answer = terminal.kind == event_kind::done
+                       || (terminal.kind == event_kind::cancelled
+                           && keep_partial_answer && !slot.answer.empty());
+  if (leaves_answer) {
+    auto id
+      = terminal.message_id.empty() ? make_uuid(st.rng) : terminal.message_id;
+    messages.push_back(message_record{
+      id, st.conversation_id, "assistant", slot.answer, slot.thinking,
+      terminal.usage.completion_tokens, slot.record.id, now});
+  }
+  std::vector<event_frame> rest(slot.log.begin() + slot.unsaved,
+                                slot.log.end());
+  slot.unsaved = slot.log.size();
+  if (st.active == slot.record.id)
+    st.active.clear();
+  auto run_id = slot.record.id;
+  auto done = [self, run_id, frame, then] {
+    auto& st = self->state;
+    auto& slot = st.runs[run_id];
+    publish(self, slot, frame);
+    slot.subscribers.clear();
+    auto record = slot.record;
+    st.finished.push_back(run_id);
+    forget_old_runs(self);
+    if (then)
+      then(record);
+    else
+      start_next_queued(self);
+  };
+  self
+    ->request(st.deps.store, st.deps.options.store_timeout, run_fin_atom::value,
+              slot.record, std::move(rest), std::move(messages))
+    .await([done](caf::ok_atom) { done(); },
+           [self, done](const caf::error& err) {
+             log_store_error(self, "run_fin")(err);
+             // The clients still learn that the run ended.
+             done();
+           });
+}
+
+run_event event_of(event_kind kind) {
+  run_event ev;
+  ev.kind = kind;
+  ev.timestamp_ms = unix_time_ms();
+  return ev;
+}
+
+void cancel_slot(session_ptr self, run_slot& slot, bool keep_partial_answer,
+                 after_finish then = {}) {
+  if (slot.actor) {
+    self->send(slot.actor, cancel_atom::value);
+    slot.actor = nullptr;
+  }
+  auto& st = self->state;
+  st.queued.erase(
+    std::remove(st.queued.begin(), st.queued.end(), slot.record.id),
+    st.queued.end());
+  finish(self, slot, event_of(event_kind::cancelled), keep_partial_answer,
+         std::move(then));
+}
+
+void save_conversation_once(session_ptr self, int64_t now) {
+  auto& st = self->state;
+  if (st.conversation_saved)
+    return;
+  st.conversation_saved = true;
+  self
+    ->request(
+      st.deps.store, st.deps.options.store_timeout, conv_put_atom::value,
+      conversation_record{st.conversation_id, st.agent_name, {}, now, now})
+    .then([](caf::ok_atom) {}, log_store_error(self, "conv_put"));
+}
+
+/// Puts a queued run in flight: spawns its agent and says so.
+void launch(session_ptr self, run_slot& slot) {
+  auto& st = self->state;
+  st.active = slot.record.id;
+  slot.record.status = run_status::running;
+  slot.record.updated_at_ms = unix_time_ms();
+  auto start = event_of(event_kind::chat_session_start);
+  start.conversation_id = st.conversation_id;
+  publish(self, slot, stamp(slot, start));
+  schedule_flush(self, slot);
+  self
+    ->request(st.deps.store, st.deps.options.store_timeout, run_put_atom::value,
+              slot.record)
+    .then([](caf::ok_atom) {}, log_store_error(self, "run_put"));
+  slot.actor
+    = spawn_agent_run(self, self, slot.request, st.deps.options.token_interval);
+  // Linked so that a run ends with its session; monitored so that a run
+  // that fails ends its clients' stream (see on_down).
+  self->link_to(slot.actor);
+  self->monitor(slot.actor);
+}
+
+void start_next_queued(session_ptr self) {
+  auto& st = self->state;
+  if (!st.active.empty() || st.queued.empty())
+    return;
+  auto id = st.queued.front();
+  st.queued.pop_front();
+  if (auto i = st.runs.find(id); i != st.runs.end())
+    launch(self, i->second);
+}
+
+/// Registers a new run; it starts now or, with `enqueue`, when its turn comes.
+run_slot& admit(session_ptr self, run_request& req,
+                const subscriber_actor& sub) {
+  auto& st = self->state;
+  auto now = unix_time_ms();
+  save_conversation_once(self, now);
+  auto& slot = st.runs[req.run_id];
+  slot.request = req;
+  slot.record = run_record{req.run_id,
+                           st.conversation_id,
+                           req.agent_name,
+                           req.message,
+                           run_status::queued,
+                           {},
+                           {},
+                           0,
+                           now,
+                           now};
+  if (sub) {
+    watch(self, sub);
+    slot.subscribers.push_back(sub);
+  }
+  self
+    ->request(st.deps.store, st.deps.options.store_timeout, msg_add_atom::value,
+              message_record{make_uuid(st.rng),
+                             st.conversation_id,
+                             "user",
+                             req.message,
+                             {},
+                             0,
+                             req.run_id,
+                             now})
+    .then([](caf::ok_atom) {}, log_store_error(self, "msg_add"));
+  return slot;
+}
+
+caf::result<run_record> start_run(session_ptr self, run_request& req,
+                                  subscriber_actor& sub) {
+  auto& st = self->state;
+  if (req.run_id.empty())
+    req.run_id = make_uuid(st.rng);
+  if (st.runs.count(req.run_id))
+    return make_error(error_code::conflict,
+                      "run " + req.run_id + " already exists");
+  if (req.agent_name.empty())
+    req.agent_name = st.agent_name;
+  auto busy = !st.active.empty();
+  if (busy && req.strategy == multitask_strategy::reject)
+    return make_error(error_code::conflict, "conversation " + st.conversation_id
+                                              + " already has run " + st.active
+                                              + " in flight");
+  admit(self, req, sub);
+  if (!busy || req.strategy == multitask_strategy::enqueue) {
+    st.queued.push_back(req.run_id);
+    start_next_queued(self);
+    return st.runs[req.run_id].record;
+  }
+  // interrupt or rollback: the run in flight ends (its `cancelled` goes out)
+  // before this one says `chat_session_start`.
+  st.queued.push_front(req.run_id);
+  auto rp = self->make_response_promise<run_record>();
+  auto run_id = req.run_id;
+  cancel_slot(self, st.runs[st.active],
+              req.strategy != multitask_strategy::rollback,
+              [self, rp, run_id](const run_record&) mutable {
+                start_next_queued(self);
+                rp.deliver(self->state.runs[run_id].record);
+              });
+  return rp;
+}
+
+void on_event(session_ptr self, run_event& ev) {
+  auto& st = self->state;
+  auto i = st.runs.find(ev.chat_session_id);
+  // Events of a run that was cancelled (or already ended) are stale.
+  if (i == st.runs.end() || i->second.ending || st.active != i->first)
+    return;
+  auto& slot = i->second;
+  if (is_terminal(ev.kind)) {
+    slot.actor = nullptr;
+    finish(self, slot, std::move(ev), true);
+    return;
+  }
+  if (ev.kind == event_kind::chunk)
+    (ev.thinking ? slot.thinking : slot.answer) += ev.content;
+  publish(self, slot, stamp(slot, ev));
+  schedule_flush(self, slot);
+}
+
+/// Reads a run this session no longer holds (or never held) from the store.
+caf::result<run_record> stored_record(session_ptr self, const std::string& id) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<run_record>();
+  self
+    ->request(st.deps.store, st.deps.options.store_timeout, run_get_atom::value,
+              id)
+    .then([rp](run_record& rec) mutable { rp.deliver(std::move(rec)); },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+caf::result<std::vector<event_frame>> replay(session_ptr self,
+                                             subscriber_actor& sub,
+                                             const std::string& run_id,
+                                             uint64_t last_seq) {
+  auto& st = self->state;
+  auto after = [last_seq](const std::vector<event_frame>& log) {
+    return std::vector<event_frame>(
+      log.begin() + std::min<uint64_t>(last_seq, log.size()), log.end());
+  };
+  if (run_id.empty()) {
+    // The whole conversation from now on, plus what the run in flight said.
+    watch(self, sub);
+    add_unique(st.followers, sub);
+    if (st.active.empty())
+      return std::vector<event_frame>{};
+    return after(st.runs[st.active].log);
+  }
+  if (auto i = st.runs.find(run_id); i != st.runs.end()) {
+    auto& slot = i->second;
+    if (!slot.ending) {
+      watch(self, sub);
+      add_unique(slot.subscribers, sub);
+    }
+    return after(slot.log);
+  }
+  // Evicted or from an earlier life of this server: the store has it all.
+  auto rp = self->make_response_promise<std::vector<event_frame>>();
+  auto store = st.deps.store;
+  auto timeout = st.deps.options.store_timeout;
+  self->request(store, timeout, run_get_atom::value, run_id)
+    .then(
+      [self, rp, store, timeout, run_id, last_seq](run_record&) mutable {
+        self
+          ->request(store, timeout, ev_get_atom::value, run_id, last_seq,
+                    std::numeric_limits<uint32_t>::max())
+          .then(
+            [rp](std::vector<event_frame>& xs) mutable {
+              rp.deliver(std::move(xs));
+            },
+            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+void on_down(session_ptr self, const caf::down_msg& msg) {
+  auto& st = self->state;
+  st.monitored.erase(msg.source);
+  auto drop = [&](std::vector<subscriber_actor>& xs) {
+    xs.erase(std::remove_if(xs.begin(), xs.end(),
+                            [&](const subscriber_actor& x) {
+                              return x.address() == msg.source;
+                            }),
+             xs.end());
+  };
+  drop(st.followers);
+  for (auto& [id, slot] : st.runs) {
+    drop(slot.subscribers);
+    // A run that dies without a terminal event (a crash in an agent) still
+    // ends properly for its clients.
+    if (slot.actor && slot.actor.address() == msg.source && !slot.ending) {
+      slot.actor = nullptr;
+      auto err = event_of(event_kind::error);
+      err.error_code = to_string(error_code::internal);
+      err.message = "the agent run ended without an answer: "
+                    + self->system().render(msg.reason);
+      finish(self, slot, std::move(err), true);
+    }
+  }
+}
+
+chat_session_actor::behavior_type chat_session(session_ptr self,
+                                               std::string conversation_id,
+                                               std::string agent_name,
+                                               chat_session_deps deps) {
+  auto& st = self->state;
+  st.conversation_id = std::move(conversation_id);
+  st.agent_name = std::move(agent_name);
+  st.deps = std::move(deps);
+  self->set_down_handler([self](caf::down_msg& msg) { on_down(self, msg); });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    // A failing run is handled by its down message; anything else (the
+    // registry shutting down) ends the session.
+    for (auto& [id, slot] : self->state.runs)
+      if (slot.actor && slot.actor.address() == msg.source)
+        return;
+    if (msg.reason)
+      self->quit(msg.reason);
+  });
+  return {
+    [self](run_atom, run_request& req, subscriber_actor& sub) {
+      return start_run(self, req, sub);
+    },
+    [self](cancel_atom, const std::string& run_id) -> caf::result<run_record> {
+      auto& st = self->state;
+      auto i = st.runs.find(run_id);
+      if (i == st.runs.end())
+        return stored_record(self, run_id);
+      if (i->second.ending)
+        return i->second.record;
+      auto rp = self->make_response_promise<run_record>();
+      cancel_slot(self, i->second, true,
+                  [self, rp](const run_record& rec) mutable {
+                    rp.deliver(rec);
+                    start_next_queued(self);
+                  });
+      return rp;
+    },
+    [self](subscribe_atom, subscriber_actor& sub, const std::string& run_id,
+           uint64_t last_seq) { return replay(self, sub, run_id, last_seq); },
+    [self](status_atom, const std::string& run_id) -> caf::result<run_record> {
+      auto& st = self->state;
+      if (auto i = st.runs.find(run_id); i != st.runs.end())
+        return i->second.record;
+      return stored_record(self, run_id);
+    },
+    [self](run_event& ev) { on_event(self, ev); },
+    [self](flush_atom) {
+      self->state.flush_scheduled = false;
+      flush(self);
+    },
+  };
+}
+
+} // namespace
+
+chat_session_actor spawn_chat_session(caf::local_actor* spawner,
+                                      std::string conversation_id,
+                                      std::string agent_name,
+                                      chat_session_deps deps) {
+  return spawner->spawn(chat_session, std::move(conversation_id),
+                        std::move(agent_name), std::move(deps));
+}
+
+} // namespace parley

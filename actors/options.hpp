@@ -1,0 +1,36 @@
+// Tunables the actors read, filled from the command line by parleyd and
+// directly by tests. Passed in at spawn time; nothing reads a global.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace spdlog {
+class logger;
+} // namespace spdlog
+
+namespace parley {
+
+struct server_options {
+  /// Pause between two steps of a run; 0 streams as fast as possible.
+  std::chrono::milliseconds token_interval{20};
+  /// WebSocket ping period; a peer silent for two periods is closed.
+  std::chrono::seconds heartbeat{30};
+  /// How long an actor waits for the store before answering
+  /// storage_unavailable.
+  std::chrono::milliseconds store_timeout{5000};
+  /// Events of a run are written to the store in batches of at most this
+  /// many, or every flush_interval, whichever comes first.
+  size_t event_batch = 128;
+  std::chrono::milliseconds flush_interval{50};
+  /// Finished runs whose event logs a chat session keeps in memory for
+  /// replay; older ones are read back from the store.
+  size_t recent_runs_kept = 4;
+  std::string default_agent = "researcher";
+};
+
+using logger_ptr = std::shared_ptr<spdlog::logger>;
+
+} // namespace parley

@@ -1,0 +1,39 @@
+#include "actors/system_config.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/interfaces.hpp"
+
+namespace parley {
+
+void register_parley_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<chat_request>("parley::chat_request");
+  cfg.add_message_type<ping_request>("parley::ping_request");
+  cfg.add_message_type<cancel_request>("parley::cancel_request");
+  cfg.add_message_type<interrupt_request>("parley::interrupt_request");
+  cfg.add_message_type<subscribe_request>("parley::subscribe_request");
+  cfg.add_message_type<decode_error>("parley::decode_error");
+  cfg.add_message_type<run_event>("parley::run_event");
+  cfg.add_message_type<event_frame>("parley::event_frame");
+  cfg.add_message_type<run_request>("parley::run_request");
+  cfg.add_message_type<conversation_record>("parley::conversation_record");
+  cfg.add_message_type<message_record>("parley::message_record");
+  cfg.add_message_type<run_record>("parley::run_record");
+  cfg.add_message_type<std::vector<std::string>>("std::vector<std::string>");
+  cfg.add_error_category(
+    error_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+      std::string out{to_string(static_cast<error_code>(code))};
+      if (ctx.match_elements<std::string>()
+          && !ctx.get_as<std::string>(0).empty())
+        out += ": " + ctx.get_as<std::string>(0);
+      return out;
+    });
+}
+
+parley_config::parley_config() {
+  register_parley_types(*this);
+  // parleyd logs through spdlog; CAF's own log file stays off.
+  set("logger.file-verbosity", caf::atom("quiet"));
+}
+
+} // namespace parley

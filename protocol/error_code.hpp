@@ -1,0 +1,24 @@
+// Stable error codes: the `code` of every `error` frame and REST error body.
+// Clients switch on these strings, so a value never changes meaning.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace parley {
+
+enum class error_code : uint8_t {
+  bad_json,          ///< not JSON, not an object, or nested too deep
+  unknown_type,      ///< `type` names no frame we know
+  invalid_field,     ///< a field is missing, of the wrong type or out of range
+  unsupported_frame, ///< a binary WebSocket frame
+  not_found,         ///< the named run, conversation or resource is unknown
+  conflict,          ///< the request contradicts the current state
+  storage_unavailable, ///< the store did not answer in time
+  internal,            ///< a bug on our side; the message says where
+};
+
+/// The wire name of `code`, e.g. "bad_json".
+std::string_view to_string(error_code code) noexcept;
+
+} // namespace parley
