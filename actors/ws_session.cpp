@@ -151,10 +151,18 @@ void on_subscribe(session_ptr self, const subscribe_request& req) {
               conversation_id, req.chat_session_id, req.last_seq)
     .then(
       [self, req, conversation_id](const std::vector<event_frame>& missed) {
-        self->state.send(encode_subscribed(conversation_id, req.chat_session_id,
-                                           req.last_seq, missed.size()));
+        // Frames this connection already has are not sent twice, and
+        // `replayed` counts exactly the frames that follow.
+        auto& st = self->state;
+        std::vector<const event_frame*> fresh;
         for (auto& frame : missed)
-          deliver(self, frame);
+          if (auto i = st.delivered.find(frame.chat_session_id);
+              i == st.delivered.end() || frame.seq > i->second)
+            fresh.push_back(&frame);
+        st.send(encode_subscribed(conversation_id, req.chat_session_id,
+                                  req.last_seq, fresh.size()));
+        for (auto* frame : fresh)
+          deliver(self, *frame);
       },
       report_error(self, "subscribe",
                    req.chat_session_id.empty() ? "conversation_id"

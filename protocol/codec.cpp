@@ -6,6 +6,7 @@
 #include <rapidjson/writer.h>
 
 #include "protocol/ids.hpp"
+#include "protocol/utf8.hpp"
 
 namespace parley {
 
@@ -26,9 +27,9 @@ bool read_string(const rapidjson::Value& obj, const char* name,
   if (it == obj.MemberEnd() || it->value.IsNull())
     return true;
   if (!it->value.IsString()) {
-    err = fail(error_code::invalid_field,
-               std::string{"field '"} + name + "' must be a string", type,
-               name);
+    err
+      = fail(error_code::invalid_field,
+             std::string{"field '"} + name + "' must be a string", type, name);
     return false;
   }
   out.assign(it->value.GetString(), it->value.GetStringLength());
@@ -47,6 +48,23 @@ bool read_bool(const rapidjson::Value& obj, const char* name, bool& out,
     return false;
   }
   out = it->value.GetBool();
+  return true;
+}
+
+/// True when every key and string in `value` is valid UTF-8. Recursion is
+/// bounded: the document passed exceeds_depth first.
+bool all_strings_utf8(const rapidjson::Value& value) {
+  if (value.IsString())
+    return is_valid_utf8({value.GetString(), value.GetStringLength()});
+  if (value.IsArray()) {
+    for (auto& x : value.GetArray())
+      if (!all_strings_utf8(x))
+        return false;
+  } else if (value.IsObject()) {
+    for (auto& member : value.GetObject())
+      if (!all_strings_utf8(member.name) || !all_strings_utf8(member.value))
+        return false;
+  }
   return true;
 }
 
@@ -127,7 +145,7 @@ void write_string(json_writer& w, const char* key, std::string_view value) {
   w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
 }
 
-template <class Fn>
+template<class Fn>
 std::string frame(std::string_view type, Fn&& write_data) {
   rapidjson::StringBuffer buf;
   json_writer w{buf};
@@ -231,6 +249,11 @@ client_frame decode_client_frame(std::string_view text) {
                   + rapidjson::GetParseError_En(doc.GetParseError()));
   if (!doc.IsObject())
     return fail(error_code::bad_json, "a frame must be a JSON object");
+  // Echoing such a string would make every peer fail the connection (1007).
+  if (!all_strings_utf8(doc))
+    return fail(error_code::bad_json,
+                "a string escapes to text that is not valid UTF-8 (a lone "
+                "surrogate such as \\udc00?)");
   auto type_it = doc.FindMember("type");
   if (type_it == doc.MemberEnd() || !type_it->value.IsString())
     return fail(error_code::invalid_field,

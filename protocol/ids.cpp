@@ -10,7 +10,7 @@ std::string make_uuid(std::mt19937_64& rng) {
   static constexpr char hex[] = "0123456789abcdef";
   uint64_t hi = rng();
   uint64_t lo = rng();
-  hi = (hi & ~uint64_t{0xF000}) | uint64_t{0x4000};          // version 4
+  hi = (hi & ~uint64_t{0xF000}) | uint64_t{0x4000};           // version 4
   lo = (lo & ~(uint64_t{0xC} << 60)) | (uint64_t{0x8} << 60); // variant 10
   std::string out;
   out.reserve(36);

@@ -1,0 +1,166 @@
+// parleyd: wires storage, actors and transport together and runs until
+// SIGINT/SIGTERM. The only place that knows every layer.
+//
+//   memory store <-- chat_registry <-- ws_session actors <-- transport
+//                    connection_registry <-------------------'
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "actors/chat_registry.hpp"
+#include "actors/connection_registry.hpp"
+#include "actors/system_config.hpp"
+#include "storage/memory_store.hpp"
+#include "transport/server.hpp"
+#include "transport/url.hpp"
+
+namespace {
+
+struct cli_options {
+  std::string listen = "127.0.0.1:8080";
+  size_t threads = 2;
+  std::string log_level = "info";
+  int64_t token_interval_ms = 20;
+  size_t max_frame_bytes = 1 << 20;
+  int64_t heartbeat_s = 30;
+  std::string store = "memory";
+};
+
+void add_options(CLI::App& app, cli_options& opts) {
+  app
+    .add_option("--listen", opts.listen,
+                "HOST:PORT to serve on; port 0 picks a free one")
+    ->capture_default_str();
+  app.add_option("--threads", opts.threads, "I/O threads")
+    ->check(CLI::Range(1, 64))
+    ->capture_default_str();
+  app.add_option("--log-level", opts.log_level, "Log verbosity")
+    ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+    ->capture_default_str();
+  app
+    .add_option("--token-interval-ms", opts.token_interval_ms,
+                "Pause between two streamed steps of a run")
+    ->check(CLI::Range(int64_t{0}, int64_t{60'000}))
+    ->capture_default_str();
+  app
+    .add_option("--max-frame-bytes", opts.max_frame_bytes,
+                "Largest WebSocket message accepted (bigger: close 1009)")
+    ->check(CLI::Range(size_t{1024}, size_t{64} << 20))
+    ->capture_default_str();
+  app
+    .add_option("--heartbeat-s", opts.heartbeat_s,
+                "WebSocket ping period; a peer silent for two is closed")
+    ->check(CLI::Range(int64_t{1}, int64_t{3600}))
+    ->capture_default_str();
+  app.add_option("--store", opts.store, "Where conversations are kept")
+    ->check(CLI::IsMember({"memory"}))
+    ->capture_default_str();
+}
+
+parley::logger_ptr make_logger(const std::string& level) {
+  // Owned here and handed to every layer; spdlog's global registry and
+  // default logger stay untouched.
+  auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  auto log = std::make_shared<spdlog::logger>("parleyd", std::move(sink));
+  log->set_level(spdlog::level::from_str(level));
+  log->flush_on(spdlog::level::warn);
+  return log;
+}
+
+parley::server_options actor_options(const cli_options& opts) {
+  parley::server_options options;
+  options.token_interval = std::chrono::milliseconds(opts.token_interval_ms);
+  options.heartbeat = std::chrono::seconds(opts.heartbeat_s);
+  return options;
+}
+
+parley::server_config transport_config(const cli_options& opts,
+                                       const parley::host_port& listen) {
+  parley::server_config cfg;
+  cfg.host = listen.host;
+  cfg.port = listen.port;
+  cfg.threads = opts.threads;
+  cfg.max_frame_bytes = opts.max_frame_bytes;
+  return cfg;
+}
+
+/// Waits until at most `left` actors run, or `timeout` passed. Bounded, so
+/// a run still streaming cannot keep the process alive.
+bool await_running(caf::actor_system& sys, size_t left,
+                   std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (sys.registry().running() > left) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+/// Stops the actors front to back: the registries (and what they started)
+/// first, so the sessions can still write their last events, then the store.
+void stop_actors(caf::actor_system& sys, const parley::logger_ptr& log,
+                 const parley::connection_registry_actor& connections,
+                 const parley::chat_registry_actor& chats,
+                 const parley::store_actor& store) {
+  caf::anon_send_exit(connections, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(chats, caf::exit_reason::user_shutdown);
+  await_running(sys, 1, std::chrono::seconds(2));
+  caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
+  if (!await_running(sys, 0, std::chrono::seconds(3))) {
+    log->warn("{} actors still running at exit; not waiting for them",
+              sys.registry().running());
+    sys.await_actors_before_shutdown(false);
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"parleyd: the Parley chat and agent server"};
+  cli_options opts;
+  add_options(app, opts);
+  CLI11_PARSE(app, argc, argv);
+
+  auto listen = parley::parse_host_port(opts.listen);
+  if (!listen) {
+    std::cerr << "--listen: expected HOST:PORT or [V6HOST]:PORT, got '"
+              << opts.listen << "'\n";
+    return 2;
+  }
+  auto log = make_logger(opts.log_level);
+  auto options = actor_options(opts);
+
+  parley::parley_config cfg;
+  caf::actor_system sys{cfg};
+  auto store = parley::spawn_memory_store(sys);
+  auto chats = parley::spawn_chat_registry(
+    sys, parley::chat_session_deps{store, options, log});
+  auto connections = parley::spawn_connection_registry(sys);
+  parley::server srv{sys, transport_config(opts, *listen),
+                     parley::server_deps{chats, connections, options, log}};
+  if (auto ec = srv.start()) {
+    log->error("cannot listen on {}: {}", opts.listen, ec.message());
+    stop_actors(sys, log, connections, chats, store);
+    return 1;
+  }
+  auto host = srv.host();
+  if (host.find(':') != std::string::npos)
+    host = "[" + host + "]";
+  // Integration tests wait for this exact line to learn the port.
+  std::cout << "parleyd listening on http://" << host << ':' << srv.port()
+            << std::endl;
+  srv.run_until_stopped();
+  log->info("stopped serving; stopping actors");
+  // The server (and its sockets) goes after the actors holding its sinks.
+  stop_actors(sys, log, connections, chats, store);
+  log->flush();
+  return 0;
+}

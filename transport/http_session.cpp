@@ -1,0 +1,127 @@
+#include "transport/http_session.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include "transport/fail.hpp"
+#include "transport/http_routes.hpp"
+#include "transport/websocket_session.hpp"
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace parley {
+
+namespace {
+
+/// Room for the request line and headers plus one read of body bytes; the
+/// parser moves body bytes out as they arrive, so this need not hold a body.
+constexpr size_t read_buffer_limit = 64 * 1024;
+
+/// Errors of the HTTP parser (the peer sent something we cannot use), as
+/// opposed to errors of the socket.
+bool is_parse_error(const beast::error_code& ec) {
+  return ec.category() == make_error_code(http::error::bad_target).category();
+}
+
+} // namespace
+
+http_session::http_session(net::ip::tcp::socket&& socket,
+                           transport_context_ptr ctx)
+  : stream_(std::move(socket)),
+    buffer_(std::max(read_buffer_limit, ctx->cfg.max_header_bytes * 2)),
+    ctx_(std::move(ctx)) {}
+
+void http_session::run() {
+  // The socket was accepted onto this session's strand; start there.
+  net::dispatch(
+    stream_.get_executor(),
+    beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+}
+
+void http_session::do_read() {
+  parser_.emplace();
+  parser_->body_limit(ctx_->cfg.max_body_bytes);
+  parser_->header_limit(static_cast<uint32_t>(ctx_->cfg.max_header_bytes));
+  // Covers the whole request, so a slow sender (or an endless chunked body)
+  // cannot hold the connection open.
+  stream_.expires_after(ctx_->cfg.request_timeout);
+  http::async_read(
+    stream_, buffer_, *parser_,
+    beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+}
+
+void http_session::on_read(beast::error_code ec, size_t) {
+  if (ec == http::error::end_of_stream)
+    return do_close();
+  if (is_parse_error(ec) && ec != http::error::partial_message)
+    return on_bad_request(ec);
+  if (ec)
+    return fail(ctx_->deps.log, ec, "http read");
+  dispatch(parser_->release());
+}
+
+void http_session::on_bad_request(beast::error_code ec) {
+  // The request is unusable and the stream position uncertain: answer once
+  // and close.
+  reply_to to{11, false};
+  if (ec == http::error::body_limit)
+    return send(error_response(
+      to, http::status::payload_too_large, error_code::invalid_field,
+      "request body exceeds " + std::to_string(ctx_->cfg.max_body_bytes)
+        + " bytes"));
+  if (ec == http::error::header_limit)
+    return send(error_response(
+      to, http::status::request_header_fields_too_large,
+      error_code::invalid_field, "request headers are too large"));
+  send(error_response(to, http::status::bad_request, error_code::invalid_field,
+                      "malformed HTTP request: " + ec.message()));
+}
+
+void http_session::dispatch(http_request req) {
+  auto respond = [self = shared_from_this()](http_response res) {
+    self->send(std::move(res));
+  };
+  auto result
+    = route_request(*ctx_, req, stream_.get_executor(), std::move(respond));
+  if (auto res = std::get_if<http_response>(&result))
+    return send(std::move(*res));
+  if (auto ws = std::get_if<ws_target>(&result)) {
+    // The WebSocket takes the stream; this session ends when we return.
+    std::make_shared<websocket_session>(std::move(stream_), ctx_,
+                                        std::move(ws->session_id),
+                                        std::move(ws->agent_name))
+      ->run(std::move(req));
+  }
+  // response_pending: an actor answers through `respond`.
+}
+
+void http_session::send(http_response res) {
+  res_ = std::make_shared<http_response>(std::move(res));
+  stream_.expires_after(ctx_->cfg.request_timeout);
+  http::async_write(stream_, *res_,
+                    beast::bind_front_handler(&http_session::on_write,
+                                              shared_from_this(),
+                                              res_->need_eof()));
+}
+
+void http_session::on_write(bool close, beast::error_code ec, size_t) {
+  res_.reset();
+  if (ec)
+    return fail(ctx_->deps.log, ec, "http write");
+  if (close)
+    return do_close();
+  do_read();
+}
+
+void http_session::do_close() {
+  beast::error_code ec;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+}
+
+} // namespace parley

@@ -1,0 +1,48 @@
+// Represents one HTTP connection: reads a request (with a deadline and size
+// limits), routes it, writes the answer, and reads the next while the client
+// keeps the connection alive. An upgrade request hands the socket over to a
+// websocket_session and ends this object.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "transport/http_responses.hpp"
+#include "transport/transport_context.hpp"
+
+namespace parley {
+
+class http_session : public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(boost::asio::ip::tcp::socket&& socket,
+               transport_context_ptr ctx);
+
+  /// Starts reading on the session's strand.
+  void run();
+
+ private:
+  void do_read();
+  void on_read(boost::beast::error_code ec, size_t bytes);
+  void on_bad_request(boost::beast::error_code ec);
+  void dispatch(http_request req);
+  void send(http_response res);
+  void on_write(bool close, boost::beast::error_code ec, size_t bytes);
+  void do_close();
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  transport_context_ptr ctx_;
+  std::optional<
+    boost::beast::http::request_parser<boost::beast::http::string_body>>
+    parser_;
+  /// The response being written; async_write needs it to stay put.
+  std::shared_ptr<http_response> res_;
+};
+
+} // namespace parley

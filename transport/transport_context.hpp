@@ -1,0 +1,100 @@
+// What every session of one server shares: the actor system, the actors it
+// forwards to, the limits it enforces and a source of session ids. Immutable
+// after start except the id source, which locks.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "actors/options.hpp"
+#include "protocol/ids.hpp"
+#include "transport/server.hpp"
+
+namespace parley {
+
+/// One generator for the whole listener rather than one per connection:
+/// seeding an mt19937_64 costs more than the lock it takes to share it.
+class session_id_source {
+ public:
+  session_id_source() : rng_(seeded_engine()) {}
+
+  std::string next() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return make_uuid(rng_);
+  }
+
+ private:
+  static std::mt19937_64 seeded_engine() {
+    // Several draws: one 32-bit random_device value is little entropy for a
+    // 64-bit engine.
+    std::random_device rd;
+    std::seed_seq seq{rd(), rd(), rd(), rd()};
+    return std::mt19937_64{seq};
+  }
+
+  std::mutex mtx_;
+  std::mt19937_64 rng_;
+};
+
+class websocket_session;
+
+/// The open WebSocket sessions, so a stopping server can say goodbye (1001)
+/// instead of dropping them. Sessions add themselves once open and remove
+/// themselves when destroyed.
+class session_set {
+ public:
+  void add(websocket_session* ptr, std::weak_ptr<websocket_session> weak) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    sessions_.emplace(ptr, std::move(weak));
+  }
+
+  void remove(websocket_session* ptr) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    sessions_.erase(ptr);
+  }
+
+  size_t size() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return sessions_.size();
+  }
+
+  std::vector<std::shared_ptr<websocket_session>> snapshot() {
+    std::vector<std::shared_ptr<websocket_session>> out;
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& [ptr, weak] : sessions_)
+      if (auto strong = weak.lock())
+        out.push_back(std::move(strong));
+    return out;
+  }
+
+ private:
+  std::mutex mtx_;
+  std::unordered_map<websocket_session*, std::weak_ptr<websocket_session>>
+    sessions_;
+};
+
+struct transport_context {
+  transport_context(caf::actor_system& sys, server_config cfg, server_deps deps)
+    : sys(sys), cfg(std::move(cfg)), deps(std::move(deps)) {}
+
+  caf::actor_system& sys;
+  const server_config cfg;
+  const server_deps deps;
+  session_id_source ids;
+  session_set websockets;
+  /// Held by everything on the actor side that can post into the I/O
+  /// context or owns Asio objects (frame sinks, bridge actors). Destroying
+  /// the io_context while a copy exists elsewhere would leave those with
+  /// dangling pointers, so the server checks use_count() first.
+  const std::shared_ptr<const void> actor_lease = std::make_shared<char>();
+};
+
+using transport_context_ptr = std::shared_ptr<transport_context>;
+
+} // namespace parley
