@@ -16,12 +16,11 @@ namespace {
 /// Close code 1001 ("going away"): the peer stopped answering pings.
 constexpr uint16_t close_going_away = 1001;
 
-/// A run this connection started.
+/// A run this connection started and that has not ended yet.
 struct started_run {
   std::string conversation_id;
   std::string client_msg_id;
   bool cancel_on_disconnect = false;
-  bool finished = false;
 };
 
 struct ws_session_state {
@@ -29,7 +28,9 @@ struct ws_session_state {
   frame_sink_ptr sink;
   std::string session_id;
   std::string agent_name;
-  std::mt19937_64 rng{std::random_device{}()};
+  /// Made on the first chat: a generator is 2.5 KiB, and most connections
+  /// of a busy node sit idle (see docs/benchmarks.md).
+  std::unique_ptr<std::mt19937_64> rng;
   std::unordered_map<std::string, started_run> runs;
   std::unordered_map<std::string, std::string> run_of_client_msg;
   /// Highest seq delivered per run: a frame that arrives twice (a replay
@@ -39,6 +40,12 @@ struct ws_session_state {
   caf::actor_clock::time_point last_heard;
 
   static inline const char* name = "ws_session";
+
+  std::string next_run_id() {
+    if (!rng)
+      rng = std::make_unique<std::mt19937_64>(std::random_device{}());
+    return make_uuid(*rng);
+  }
 
   void send(std::string text) {
     sink->send_text(std::make_shared<const std::string>(std::move(text)));
@@ -74,9 +81,10 @@ void deliver(session_ptr self, const event_frame& frame) {
   if (frame.seq <= seen)
     return;
   seen = frame.seq;
+  // A run that ended is forgotten, so a long-lived connection does not
+  // accumulate every run it ever started.
   if (frame.terminal)
-    if (auto i = st.runs.find(frame.chat_session_id); i != st.runs.end())
-      i->second.finished = true;
+    st.runs.erase(frame.chat_session_id);
   st.send(frame.json);
 }
 
@@ -92,7 +100,7 @@ void cancel_run(session_ptr self, const std::string& run_id) {
 void on_chat(session_ptr self, chat_request& req) {
   auto& st = self->state;
   run_request run;
-  run.run_id = make_uuid(st.rng);
+  run.run_id = st.next_run_id();
   run.conversation_id
     = req.conversation_id.empty() ? st.session_id : req.conversation_id;
   run.agent_name = req.agent_name.empty() ? st.agent_name : req.agent_name;
@@ -103,12 +111,11 @@ void on_chat(session_ptr self, chat_request& req) {
   // chat session does that itself (and orders the frames); a run of another
   // conversation is cancelled from here.
   if (auto i = st.runs.find(st.current_run);
-      i != st.runs.end() && !i->second.finished
-      && i->second.conversation_id != run.conversation_id)
+      i != st.runs.end() && i->second.conversation_id != run.conversation_id)
     cancel_run(self, st.current_run);
   st.current_run = run.run_id;
   st.runs[run.run_id] = started_run{run.conversation_id, req.client_msg_id,
-                                    req.cancel_on_disconnect, false};
+                                    req.cancel_on_disconnect};
   if (!req.client_msg_id.empty())
     st.run_of_client_msg[req.client_msg_id] = run.run_id;
   auto run_id = run.run_id;
@@ -117,7 +124,7 @@ void on_chat(session_ptr self, chat_request& req) {
               std::move(run), caf::actor_cast<subscriber_actor>(self))
     .then([](const run_record&) {},
           [self, run_id](const caf::error& err) {
-            self->state.runs[run_id].finished = true;
+            self->state.runs.erase(run_id);
             report_error(self, "chat")(err);
           });
 }
@@ -130,7 +137,7 @@ void on_cancel(session_ptr self, const cancel_request& req) {
     run_id = i->second;
   if (run_id.empty()) {
     auto i = st.runs.find(st.current_run);
-    if (i == st.runs.end() || i->second.finished) {
+    if (i == st.runs.end()) {
       st.send_error(error_code::not_found,
                     "no run of this connection is in flight", "cancel");
       return;
@@ -173,7 +180,7 @@ void on_subscribe(session_ptr self, const subscribe_request& req) {
 void on_closed(session_ptr self) {
   auto& st = self->state;
   for (auto& [id, run] : st.runs)
-    if (run.cancel_on_disconnect && !run.finished)
+    if (run.cancel_on_disconnect)
       cancel_run(self, id);
   self->quit();
 }
@@ -227,8 +234,7 @@ ws_session(session_ptr self, ws_session_deps deps, frame_sink_ptr sink,
     [self](const interrupt_request&) {
       heard_from_peer(self);
       for (auto& [id, run] : self->state.runs)
-        if (!run.finished)
-          cancel_run(self, id);
+        cancel_run(self, id);
     },
     [self](const subscribe_request& req) {
       heard_from_peer(self);
