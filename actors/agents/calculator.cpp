@@ -339,7 +339,21 @@ std::optional<std::string> find_arithmetic(std::string_view text) {
     size_t end = i;
     while (end < text.size() && is_expression_char(text[end]))
       ++end;
-    auto found = best_in_run(text.substr(i, end - i));
+    // A number glued to a letter belongs to a word we cannot read ("1e308",
+    // "x2", "3rd"): leave it out rather than compute with half of it.
+    auto glued = [&](size_t at) {
+      return at < text.size()
+             && std::isalpha(static_cast<unsigned char>(text[at]));
+    };
+    size_t from = i;
+    if (i > 0 && glued(i - 1))
+      while (from < end && (is_digit(text[from]) || text[from] == '.'))
+        ++from;
+    size_t to = end;
+    if (glued(end))
+      while (to > from && (is_digit(text[to - 1]) || text[to - 1] == '.'))
+        --to;
+    auto found = best_in_run(text.substr(from, to - from));
     if (found.size() > best.size())
       best = found;
     i = end;

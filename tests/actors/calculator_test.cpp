@@ -172,3 +172,12 @@ TEST_CASE("format_number writes fractions without trailing zeros") {
   CHECK(format_number(-1234.5678) == "-1234.5678");
   CHECK(format_number(0.00012345) == "0.00012345");
 }
+
+TEST_CASE("find_arithmetic leaves numbers glued to words alone") {
+  // "1e308" is one number we do not parse; computing "308*10" from it would
+  // be a confident wrong answer.
+  CHECK_FALSE(find_arithmetic("What is 1e308*10?").has_value());
+  CHECK_FALSE(find_arithmetic("what is x2+3y").has_value());
+  CHECK(find_arithmetic("the 3rd of 4 + 5") == "4 + 5");
+  CHECK(find_arithmetic("What is 2*3?") == "2*3");
+}
