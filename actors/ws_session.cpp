@@ -36,6 +36,11 @@ struct ws_session_state {
   /// Highest seq delivered per run: a frame that arrives twice (a replay
   /// overlapping the live stream, a run followed twice) goes out once.
   std::unordered_map<std::string, uint64_t> delivered;
+
+  bool already_delivered(const event_frame& frame) const {
+    auto i = delivered.find(frame.chat_session_id);
+    return i != delivered.end() && frame.seq <= i->second;
+  }
   std::string current_run;
   caf::actor_clock::time_point last_heard;
 
@@ -77,10 +82,9 @@ auto report_error(session_ptr self, std::string type, std::string field = {}) {
 
 void deliver(session_ptr self, const event_frame& frame) {
   auto& st = self->state;
-  auto& seen = st.delivered[frame.chat_session_id];
-  if (frame.seq <= seen)
+  if (st.already_delivered(frame))
     return;
-  seen = frame.seq;
+  st.delivered[frame.chat_session_id] = frame.seq;
   // A run that ended is forgotten, so a long-lived connection does not
   // accumulate every run it ever started.
   if (frame.terminal)
@@ -163,8 +167,7 @@ void on_subscribe(session_ptr self, const subscribe_request& req) {
         auto& st = self->state;
         std::vector<const event_frame*> fresh;
         for (auto& frame : missed)
-          if (auto i = st.delivered.find(frame.chat_session_id);
-              i == st.delivered.end() || frame.seq > i->second)
+          if (!st.already_delivered(frame))
             fresh.push_back(&frame);
         st.send(encode_subscribed(conversation_id, req.chat_session_id,
                                   req.last_seq, fresh.size()));
