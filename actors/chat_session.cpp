@@ -154,7 +154,10 @@ void finish(session_ptr self, run_slot& slot, run_event terminal,
       slot.record.status = run_status::failed;
       slot.record.error = terminal.message;
   }
-  slot.record.result = slot.answer;
+  // A rollback takes the partial answer back; everything else keeps it.
+  bool rolled_back = terminal.kind == event_kind::cancelled
+                     && !keep_partial_answer;
+  slot.record.result = rolled_back ? std::string{} : slot.answer;
   slot.record.updated_at_ms = now;
   auto frame = stamp(slot, terminal);
   std::vector<message_record> messages;
@@ -224,11 +227,14 @@ void save_conversation_once(session_ptr self, int64_t now) {
   if (st.conversation_saved)
     return;
   st.conversation_saved = true;
+  // `ensure`: a conversation made over REST keeps its persona and title.
   self
-    ->request(
-      st.deps.store, st.deps.options.store_timeout, conv_put_atom::value,
-      conversation_record{st.conversation_id, st.agent_name, {}, now, now})
-    .then([](caf::ok_atom) {}, log_store_error(self, "conv_put"));
+    ->request(st.deps.store, st.deps.options.store_timeout,
+              res_put_atom::value,
+              conversation_doc(conversation_record{
+                st.conversation_id, st.agent_name, {}, now, now}),
+              put_mode::ensure, std::vector<reference>{})
+    .then([](const resource_doc&) {}, log_store_error(self, "res_put"));
 }
 
 /// Puts a queued run in flight: spawns its agent and says so.
@@ -285,28 +291,33 @@ run_slot& admit(session_ptr self, run_request& req,
     watch(self, sub);
     slot.subscribers.push_back(sub);
   }
+  auto question = message_doc(message_record{make_uuid(st.rng),
+                                             st.conversation_id,
+                                             "user",
+                                             req.message,
+                                             {},
+                                             0,
+                                             req.run_id,
+                                             now});
   self
-    ->request(st.deps.store, st.deps.options.store_timeout, msg_add_atom::value,
-              message_record{make_uuid(st.rng),
-                             st.conversation_id,
-                             "user",
-                             req.message,
-                             {},
-                             0,
-                             req.run_id,
-                             now})
-    .then([](caf::ok_atom) {}, log_store_error(self, "msg_add"));
+    ->request(st.deps.store, st.deps.options.store_timeout,
+              res_put_atom::value, std::move(question), put_mode::create,
+              std::vector<reference>{})
+    .then([](const resource_doc&) {}, log_store_error(self, "res_put"));
   return slot;
 }
 
-caf::result<run_record> start_run(session_ptr self, run_request& req,
+caf::result<run_ticket> start_run(session_ptr self, run_request& req,
                                   subscriber_actor& sub) {
   auto& st = self->state;
   if (req.run_id.empty())
     req.run_id = make_uuid(st.rng);
-  if (st.runs.count(req.run_id))
+  if (auto i = st.runs.find(req.run_id); i != st.runs.end()) {
+    if (req.reuse_existing)
+      return run_ticket{i->second.record, false};
     return make_error(error_code::conflict,
                       "run " + req.run_id + " already exists");
+  }
   if (req.agent_name.empty())
     req.agent_name = st.agent_name;
   auto busy = !st.active.empty();
@@ -318,18 +329,18 @@ caf::result<run_record> start_run(session_ptr self, run_request& req,
   if (!busy || req.strategy == multitask_strategy::enqueue) {
     st.queued.push_back(req.run_id);
     start_next_queued(self);
-    return st.runs[req.run_id].record;
+    return run_ticket{st.runs[req.run_id].record, true};
   }
   // interrupt or rollback: the run in flight ends (its `cancelled` goes out)
   // before this one says `chat_session_start`.
   st.queued.push_front(req.run_id);
-  auto rp = self->make_response_promise<run_record>();
+  auto rp = self->make_response_promise<run_ticket>();
   auto run_id = req.run_id;
   cancel_slot(self, st.runs[st.active],
               req.strategy != multitask_strategy::rollback,
               [self, rp, run_id](const run_record&) mutable {
                 start_next_queued(self);
-                rp.deliver(self->state.runs[run_id].record);
+                rp.deliver(run_ticket{self->state.runs[run_id].record, true});
               });
   return rp;
 }
@@ -364,6 +375,55 @@ caf::result<run_record> stored_record(session_ptr self, const std::string& id) {
   return rp;
 }
 
+/// An error when the stored log of `rec` no longer holds what follows
+/// `after` (dropped as memories, expired or trimmed): a client must never
+/// take a partial replay for the whole story.
+caf::error missing_history(const run_record& rec, uint64_t after,
+                           const std::vector<event_frame>& xs) {
+  bool expected_some = rec.last_seq > after;
+  if ((expected_some && xs.empty())
+      || (!xs.empty() && xs.front().seq != after + 1))
+    return make_error(error_code::gone,
+                      "the event history of run " + rec.id
+                        + " is no longer kept; read its result with GET "
+                          "/api/agent/"
+                        + rec.id + "/status");
+  return {};
+}
+
+/// A run's frames after `after` without following it.
+caf::result<std::vector<event_frame>> events_after(session_ptr self,
+                                                   const std::string& run_id,
+                                                   uint64_t after,
+                                                   uint32_t limit) {
+  auto& st = self->state;
+  if (auto i = st.runs.find(run_id); i != st.runs.end()) {
+    auto& log = i->second.log;
+    auto first = std::min<uint64_t>(after, log.size());
+    auto last = std::min<uint64_t>(log.size(), first + limit);
+    return std::vector<event_frame>(log.begin() + first, log.begin() + last);
+  }
+  auto rp = self->make_response_promise<std::vector<event_frame>>();
+  auto store = st.deps.store;
+  auto timeout = st.deps.options.store_timeout;
+  self->request(store, timeout, run_get_atom::value, run_id)
+    .then(
+      [self, rp, store, timeout, run_id, after, limit](run_record& rec) mutable {
+        self
+          ->request(store, timeout, ev_get_atom::value, run_id, after, limit)
+          .then(
+            [rp, rec, after](std::vector<event_frame>& xs) mutable {
+              if (auto err = missing_history(rec, after, xs))
+                rp.deliver(std::move(err));
+              else
+                rp.deliver(std::move(xs));
+            },
+            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
 caf::result<std::vector<event_frame>> replay(session_ptr self,
                                              subscriber_actor& sub,
                                              const std::string& run_id,
@@ -395,13 +455,16 @@ caf::result<std::vector<event_frame>> replay(session_ptr self,
   auto timeout = st.deps.options.store_timeout;
   self->request(store, timeout, run_get_atom::value, run_id)
     .then(
-      [self, rp, store, timeout, run_id, last_seq](run_record&) mutable {
+      [self, rp, store, timeout, run_id, last_seq](run_record& rec) mutable {
         self
           ->request(store, timeout, ev_get_atom::value, run_id, last_seq,
                     std::numeric_limits<uint32_t>::max())
           .then(
-            [rp](std::vector<event_frame>& xs) mutable {
-              rp.deliver(std::move(xs));
+            [rp, run_id, last_seq, rec](std::vector<event_frame>& xs) mutable {
+              if (auto err = missing_history(rec, last_seq, xs))
+                rp.deliver(std::move(err));
+              else
+                rp.deliver(std::move(xs));
             },
             [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
       },
@@ -457,7 +520,8 @@ chat_session_actor::behavior_type chat_session(session_ptr self,
     [self](run_atom, run_request& req, subscriber_actor& sub) {
       return start_run(self, req, sub);
     },
-    [self](cancel_atom, const std::string& run_id) -> caf::result<run_record> {
+    [self](cancel_atom, const std::string& run_id,
+           bool keep_partial_answer) -> caf::result<run_record> {
       auto& st = self->state;
       auto i = st.runs.find(run_id);
       if (i == st.runs.end())
@@ -465,7 +529,7 @@ chat_session_actor::behavior_type chat_session(session_ptr self,
       if (i->second.ending)
         return i->second.record;
       auto rp = self->make_response_promise<run_record>();
-      cancel_slot(self, i->second, true,
+      cancel_slot(self, i->second, keep_partial_answer,
                   [self, rp](const run_record& rec) mutable {
                     rp.deliver(rec);
                     start_next_queued(self);
@@ -479,6 +543,21 @@ chat_session_actor::behavior_type chat_session(session_ptr self,
       if (auto i = st.runs.find(run_id); i != st.runs.end())
         return i->second.record;
       return stored_record(self, run_id);
+    },
+    [self](ev_get_atom, const std::string& run_id, uint64_t after,
+           uint32_t limit) { return events_after(self, run_id, after, limit); },
+    [self](forget_atom) -> caf::result<caf::ok_atom> {
+      auto& st = self->state;
+      for (auto& id : st.finished)
+        st.runs.erase(id);
+      st.finished.clear();
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      self
+        ->request(st.deps.store, st.deps.options.store_timeout,
+                  ev_drop_atom::value, st.conversation_id)
+        .then([rp](uint64_t) mutable { rp.deliver(caf::ok_atom::value); },
+              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
     [self](run_event& ev) { on_event(self, ev); },
     [self](flush_atom) {

@@ -29,6 +29,7 @@
 #include "protocol/events.hpp"
 #include "protocol/frames.hpp"
 #include "protocol/records.hpp"
+#include "protocol/resources.hpp"
 
 namespace parley {
 
@@ -46,10 +47,15 @@ using list_atom = caf::atom_constant<caf::atom("list")>;
 using broadcast_atom = caf::atom_constant<caf::atom("broadcast")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
-using conv_put_atom = caf::atom_constant<caf::atom("conv_put")>;
-using conv_get_atom = caf::atom_constant<caf::atom("conv_get")>;
-using msg_add_atom = caf::atom_constant<caf::atom("msg_add")>;
-using msg_list_atom = caf::atom_constant<caf::atom("msg_list")>;
+using res_put_atom = caf::atom_constant<caf::atom("res_put")>;
+using res_get_atom = caf::atom_constant<caf::atom("res_get")>;
+using res_list_atom = caf::atom_constant<caf::atom("res_list")>;
+using res_del_atom = caf::atom_constant<caf::atom("res_del")>;
+using create_atom = caf::atom_constant<caf::atom("create")>;
+using update_atom = caf::atom_constant<caf::atom("update")>;
+using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
+using forget_atom = caf::atom_constant<caf::atom("forget")>;
+using ev_drop_atom = caf::atom_constant<caf::atom("ev_drop")>;
 using run_put_atom = caf::atom_constant<caf::atom("run_put")>;
 using run_get_atom = caf::atom_constant<caf::atom("run_get")>;
 using ev_add_atom = caf::atom_constant<caf::atom("ev_add")>;
@@ -63,6 +69,21 @@ using run_fin_atom = caf::atom_constant<caf::atom("run_fin")>;
 constexpr caf::atom_value error_category = caf::atom("parley");
 
 caf::error make_error(error_code code, std::string context = {});
+
+/// The code of our category as CAF carries it (CAF reserves 0 for "no
+/// error"), and back.
+uint8_t to_caf_code(error_code code);
+error_code from_caf_code(uint8_t code);
+
+/// An error whose message blames one field of the request.
+caf::error make_error(error_code code, std::string message, std::string field);
+
+/// The message of one of our errors (without the code), or CAF's rendering
+/// of any other error.
+std::string error_message(const caf::error& err);
+
+/// The field an error blames, if any.
+std::string error_field(const caf::error& err);
 
 /// The error_code inside `err`, or internal for errors of other categories
 /// (timeouts, dead actors), with storage_unavailable for request timeouts.
@@ -100,12 +121,32 @@ struct run_request {
   std::string message;
   bool enable_reasoning = true;
   multitask_strategy strategy = multitask_strategy::interrupt;
+  /// The client chose run_id: asking again returns the run it already
+  /// started instead of a second one (idempotent REST calls).
+  bool reuse_existing = false;
+  /// A persona the run speaks as; it must exist.
+  std::string persona_id;
+  /// Set by the chat registry once it found the persona.
+  bool persona_checked = false;
 };
 
 template<class Inspector>
 auto inspect(Inspector& f, run_request& x) {
   return f(x.run_id, x.conversation_id, x.agent_name, x.message,
-           x.enable_reasoning, x.strategy);
+           x.enable_reasoning, x.strategy, x.reuse_existing, x.persona_id,
+           x.persona_checked);
+}
+
+/// The answer to a run request: the run's record, and whether this request
+/// started it (false: an idempotent repeat found it).
+struct run_ticket {
+  run_record record;
+  bool created = true;
+};
+
+template<class Inspector>
+auto inspect(Inspector& f, run_ticket& x) {
+  return f(x.record, x.created);
 }
 
 /// One per user message: plays the agent's steps, one per step tick.
@@ -115,24 +156,60 @@ using agent_run_actor
 /// One per conversation: owns its history, its run in flight and the fan-out.
 using chat_session_actor = caf::typed_actor<
   // Starts a run; `subscriber` receives its events. Replies with the record.
-  caf::replies_to<run_atom, run_request, subscriber_actor>::with<run_record>,
-  // Cancels a run of this conversation; replies with its final status.
-  caf::replies_to<cancel_atom, std::string>::with<run_record>,
+  caf::replies_to<run_atom, run_request, subscriber_actor>::with<run_ticket>,
+  // Cancels a run of this conversation, keeping its partial answer or not
+  // (rollback); replies with its final status.
+  caf::replies_to<cancel_atom, std::string, bool>::with<run_record>,
   // Follows the conversation (empty run id) or one run; replies with the
   // frames after `last_seq` that the subscriber missed.
   caf::replies_to<subscribe_atom, subscriber_actor, std::string,
                   uint64_t>::with<std::vector<event_frame>>,
   caf::replies_to<status_atom, std::string>::with<run_record>,
+  // A run's frames after seq `after`, at most `limit`, without following.
+  caf::replies_to<ev_get_atom, std::string, uint64_t,
+                  uint32_t>::with<std::vector<event_frame>>,
+  // Drops the event logs of the conversation's finished runs (its memories).
+  caf::replies_to<forget_atom>::with<caf::ok_atom>,
   // From its agent runs.
   caf::reacts_to<run_event>, caf::reacts_to<flush_atom>>;
 
 /// Finds or makes the chat session of a conversation and routes to it.
 using chat_registry_actor = caf::typed_actor<
-  caf::replies_to<run_atom, run_request, subscriber_actor>::with<run_record>,
-  caf::replies_to<cancel_atom, std::string>::with<run_record>,
+  caf::replies_to<run_atom, run_request, subscriber_actor>::with<run_ticket>,
+  caf::replies_to<cancel_atom, std::string, bool>::with<run_record>,
   caf::replies_to<subscribe_atom, subscriber_actor, std::string, std::string,
                   uint64_t>::with<std::vector<event_frame>>,
-  caf::replies_to<status_atom, std::string>::with<run_record>>;
+  caf::replies_to<status_atom, std::string>::with<run_record>,
+  caf::replies_to<ev_get_atom, std::string, uint64_t,
+                  uint32_t>::with<std::vector<event_frame>>,
+  caf::replies_to<forget_atom, std::string>::with<caf::ok_atom>>;
+
+/// The CRUD resources: validates bodies against their kind's schema, makes
+/// ids and timestamps, resolves templates; the store keeps the objects.
+using resources_actor = caf::typed_actor<
+  // kind, JSON body
+  caf::replies_to<create_atom, std::string, std::string>::with<resource_doc>,
+  // kind, id, JSON body (a full replacement)
+  caf::replies_to<update_atom, std::string, std::string,
+                  std::string>::with<resource_doc>,
+  caf::replies_to<res_get_atom, std::string, std::string>::with<resource_doc>,
+  caf::replies_to<res_list_atom, resource_query>::with<resource_page>,
+  caf::replies_to<res_del_atom, std::string, std::string>::with<caf::ok_atom>,
+  // JSON body {template, variables?, persona_id?}; replies with the
+  // {resolved, modules_used} JSON.
+  caf::replies_to<resolve_atom, std::string>::with<std::string>>;
+
+/// One per SSE response: follows one run and writes its frames as
+/// Server-Sent Events; `closed` when the client went away, `heartbeat` for
+/// its keep-alive comments.
+using sse_stream_actor = subscriber_actor::extend<
+  caf::reacts_to<closed_atom>, caf::reacts_to<heartbeat_atom>>;
+
+/// One per waiting REST call (POST /api/chat/send): starts a run, collects
+/// its frames and replies with all of them once the run ended.
+using run_waiter_actor = caf::typed_actor<
+  caf::replies_to<run_atom, run_request>::with<std::vector<event_frame>>,
+  caf::reacts_to<event_frame>>;
 
 /// Knows every live WebSocket session, for /connections and /broadcast.
 using connection_registry_actor = caf::typed_actor<
@@ -142,11 +219,20 @@ using connection_registry_actor = caf::typed_actor<
 
 /// Durable state behind one interface; memory and Redis implement it alike.
 using store_actor = caf::typed_actor<
-  caf::replies_to<conv_put_atom, conversation_record>::with<caf::ok_atom>,
-  caf::replies_to<conv_get_atom, std::string>::with<conversation_record>,
-  caf::replies_to<msg_add_atom, message_record>::with<caf::ok_atom>,
-  caf::replies_to<msg_list_atom,
-                  std::string>::with<std::vector<message_record>>,
+  // Writes one object after checking, in the same step, that its unique
+  // fields are free (conflict) and its references exist (validation_failed).
+  caf::replies_to<res_put_atom, resource_doc, put_mode,
+                  std::vector<reference>>::with<resource_doc>,
+  caf::replies_to<res_get_atom, std::string, std::string>::with<resource_doc>,
+  caf::replies_to<res_list_atom, resource_query>::with<resource_page>,
+  // Deletes one object and its dependants (`cascades`), all or nothing;
+  // conflict while an object of a `restricts` rule still points at it.
+  caf::replies_to<res_del_atom, std::string, std::string,
+                  std::vector<cascade_rule>,
+                  std::vector<cascade_rule>>::with<caf::ok_atom>,
+  // Drops the event logs of a conversation's finished runs; replies with
+  // how many runs lost theirs.
+  caf::replies_to<ev_drop_atom, std::string>::with<uint64_t>,
   caf::replies_to<run_put_atom, run_record>::with<caf::ok_atom>,
   caf::replies_to<run_get_atom, std::string>::with<run_record>,
   caf::replies_to<ev_add_atom, std::string,

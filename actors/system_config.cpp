@@ -20,10 +20,20 @@ void register_parley_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<message_record>("parley::message_record");
   cfg.add_message_type<run_record>("parley::run_record");
   cfg.add_message_type<std::vector<std::string>>("std::vector<std::string>");
+  cfg.add_message_type<run_ticket>("parley::run_ticket");
+  cfg.add_message_type<resource_doc>("parley::resource_doc");
+  cfg.add_message_type<resource_query>("parley::resource_query");
+  cfg.add_message_type<resource_page>("parley::resource_page");
+  cfg.add_message_type<put_mode>("parley::put_mode");
+  cfg.add_message_type<reference>("parley::reference");
+  cfg.add_message_type<std::vector<reference>>("std::vector<parley::reference>");
+  cfg.add_message_type<cascade_rule>("parley::cascade_rule");
+  cfg.add_message_type<std::vector<cascade_rule>>(
+    "std::vector<parley::cascade_rule>");
   cfg.add_error_category(
     error_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) {
-      std::string out{to_string(static_cast<error_code>(code))};
-      if (ctx.match_elements<std::string>()
+      std::string out{to_string(from_caf_code(code))};
+      if (ctx.size() >= 1 && ctx.match_element<std::string>(0)
           && !ctx.get_as<std::string>(0).empty())
         out += ": " + ctx.get_as<std::string>(0);
       return out;

@@ -96,7 +96,7 @@ void cancel_run(session_ptr self, const std::string& run_id) {
   auto& st = self->state;
   self
     ->request(st.deps.chats, st.deps.options.store_timeout, cancel_atom::value,
-              run_id)
+              run_id, true)
     .then([](const run_record&) {},
           report_error(self, "cancel", "chat_session_id"));
 }
@@ -126,7 +126,7 @@ void on_chat(session_ptr self, chat_request& req) {
   self
     ->request(st.deps.chats, st.deps.options.store_timeout, run_atom::value,
               std::move(run), caf::actor_cast<subscriber_actor>(self))
-    .then([](const run_record&) {},
+    .then([](const run_ticket&) {},
           [self, run_id](const caf::error& err) {
             self->state.runs.erase(run_id);
             report_error(self, "chat")(err);

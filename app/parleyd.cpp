@@ -5,9 +5,11 @@
 //                    connection_registry <-------------------'
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
@@ -16,6 +18,7 @@
 
 #include "actors/chat_registry.hpp"
 #include "actors/connection_registry.hpp"
+#include "actors/resources.hpp"
 #include "actors/system_config.hpp"
 #include "storage/memory_store.hpp"
 #include "transport/server.hpp"
@@ -31,6 +34,11 @@ struct cli_options {
   size_t max_frame_bytes = 1 << 20;
   int64_t heartbeat_s = 30;
   std::string store = "memory";
+  std::vector<std::string> cors_origins;
+  std::string docs_dir = PARLEY_DEFAULT_DOCS_DIR;
+  std::string upload_dir = "data/uploads";
+  int64_t sse_keep_alive_s = 15;
+  int64_t chat_timeout_s = 300;
 };
 
 void add_options(CLI::App& app, cli_options& opts) {
@@ -58,6 +66,29 @@ void add_options(CLI::App& app, cli_options& opts) {
     .add_option("--heartbeat-s", opts.heartbeat_s,
                 "WebSocket ping period; a peer silent for two is closed")
     ->check(CLI::Range(int64_t{1}, int64_t{3600}))
+    ->capture_default_str();
+  app
+    .add_option("--cors-origin", opts.cors_origins,
+                "An origin whose browser pages may call the REST API (repeat "
+                "for several; * for any); CORS is off without one")
+    ->take_all();
+  app
+    .add_option("--docs-dir", opts.docs_dir,
+                "The swagger-ui-dist package folder served at /docs")
+    ->capture_default_str();
+  app
+    .add_option("--upload-dir", opts.upload_dir,
+                "Where uploaded persona images are kept (made if missing)")
+    ->capture_default_str();
+  app
+    .add_option("--sse-keepalive-s", opts.sse_keep_alive_s,
+                "An idle SSE stream sends a comment this often")
+    ->check(CLI::Range(int64_t{1}, int64_t{3600}))
+    ->capture_default_str();
+  app
+    .add_option("--chat-timeout-s", opts.chat_timeout_s,
+                "How long POST /api/chat/send waits for its answer")
+    ->check(CLI::Range(int64_t{1}, int64_t{86400}))
     ->capture_default_str();
   app.add_option("--store", opts.store, "Where conversations are kept")
     ->check(CLI::IsMember({"memory"}))
@@ -88,6 +119,14 @@ parley::server_config transport_config(const cli_options& opts,
   cfg.port = listen.port;
   cfg.threads = opts.threads;
   cfg.max_frame_bytes = opts.max_frame_bytes;
+  cfg.cors_origins = opts.cors_origins;
+  std::error_code ec;
+  if (!opts.docs_dir.empty()
+      && std::filesystem::exists(opts.docs_dir + "/swagger-ui-bundle.js", ec))
+    cfg.docs_dir = opts.docs_dir;
+  cfg.upload_dir = opts.upload_dir;
+  cfg.sse_keep_alive = std::chrono::seconds(opts.sse_keep_alive_s);
+  cfg.chat_timeout = std::chrono::seconds(opts.chat_timeout_s);
   return cfg;
 }
 
@@ -109,9 +148,11 @@ bool await_running(caf::actor_system& sys, size_t left,
 void stop_actors(caf::actor_system& sys, const parley::logger_ptr& log,
                  const parley::connection_registry_actor& connections,
                  const parley::chat_registry_actor& chats,
+                 const parley::resources_actor& resources,
                  const parley::store_actor& store) {
   caf::anon_send_exit(connections, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(chats, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(resources, caf::exit_reason::user_shutdown);
   await_running(sys, 1, std::chrono::seconds(2));
   caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
   if (!await_running(sys, 0, std::chrono::seconds(3))) {
@@ -144,11 +185,18 @@ int main(int argc, char** argv) {
   auto chats = parley::spawn_chat_registry(
     sys, parley::chat_session_deps{store, options, log});
   auto connections = parley::spawn_connection_registry(sys);
-  parley::server srv{sys, transport_config(opts, *listen),
-                     parley::server_deps{chats, connections, options, log}};
+  auto resources = parley::spawn_resources(sys, store, options);
+  std::error_code dir_error;
+  std::filesystem::create_directories(opts.upload_dir, dir_error);
+  if (dir_error)
+    log->warn("cannot make the upload folder {}: {}", opts.upload_dir,
+              dir_error.message());
+  parley::server srv{
+    sys, transport_config(opts, *listen),
+    parley::server_deps{chats, resources, connections, options, log}};
   if (auto ec = srv.start()) {
     log->error("cannot listen on {}: {}", opts.listen, ec.message());
-    stop_actors(sys, log, connections, chats, store);
+    stop_actors(sys, log, connections, chats, resources, store);
     return 1;
   }
   auto host = srv.host();
@@ -160,7 +208,7 @@ int main(int argc, char** argv) {
   srv.run_until_stopped();
   log->info("stopped serving; stopping actors");
   // The server (and its sockets) goes after the actors holding its sinks.
-  stop_actors(sys, log, connections, chats, store);
+  stop_actors(sys, log, connections, chats, resources, store);
   log->flush();
   return 0;
 }

@@ -360,6 +360,44 @@ std::string encode_broadcast(std::string_view message, int64_t server_time_ms) {
   });
 }
 
+std::string encode_run_status(const run_record& rec) {
+  rapidjson::StringBuffer buf;
+  json_writer w{buf};
+  w.StartObject();
+  write_string(w, "run_id", rec.id);
+  write_string(w, "status", to_string(rec.status));
+  write_string(w, "conversation_id", rec.conversation_id);
+  write_string(w, "agent_name", rec.agent_name);
+  write_string(w, "query", rec.query);
+  write_string(w, "created_at", to_iso8601(rec.created_at_ms));
+  write_string(w, "updated_at", to_iso8601(rec.updated_at_ms));
+  w.Key("last_seq");
+  w.Uint64(rec.last_seq);
+  if (is_final(rec.status)) {
+    w.Key("result");
+    w.String(rec.result.data(),
+             static_cast<rapidjson::SizeType>(rec.result.size()));
+  }
+  if (!rec.error.empty())
+    write_string(w, "error", rec.error);
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::string encode_sse(const event_frame& frame) {
+  std::string out;
+  out.reserve(frame.json.size() + frame.type.size() + 40);
+  out += "id: ";
+  out += std::to_string(frame.seq);
+  out += "\nevent: ";
+  out += frame.type;
+  // Our JSON is written without newlines, so one data line carries it.
+  out += "\ndata: ";
+  out += frame.json;
+  out += "\n\n";
+  return out;
+}
+
 std::string json_escape(std::string_view text) {
   rapidjson::StringBuffer buf;
   json_writer w{buf};

@@ -8,6 +8,7 @@
 
 #include "protocol/events.hpp"
 #include "protocol/frames.hpp"
+#include "protocol/records.hpp"
 
 namespace parley {
 
@@ -37,6 +38,14 @@ std::string encode_subscribed(std::string_view conversation_id,
                               std::string_view chat_session_id,
                               uint64_t last_seq, size_t replayed);
 std::string encode_broadcast(std::string_view message, int64_t server_time_ms);
+
+/// A run's status as REST clients poll it: {run_id, status,
+/// conversation_id, created_at, updated_at, last_seq, result?, error?}.
+std::string encode_run_status(const run_record& rec);
+
+/// `frame` as one Server-Sent Event: `id: <seq>`, `event: <type>`,
+/// `data: <the WebSocket frame's JSON>` and the blank line that ends it.
+std::string encode_sse(const event_frame& frame);
 
 /// A copy of `text` with JSON string escapes applied (no quotes added).
 std::string json_escape(std::string_view text);

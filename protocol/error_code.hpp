@@ -14,6 +14,10 @@ enum class error_code : uint8_t {
   unsupported_frame, ///< a binary WebSocket frame
   not_found,         ///< the named run, conversation or resource is unknown
   conflict,          ///< the request contradicts the current state
+  validation_failed, ///< well-formed JSON whose content breaks the schema
+  unsupported_media_type, ///< a body that is not of the required type
+  too_large,              ///< a body, header or frame over its limit
+  gone,                   ///< history that existed but was dropped
   storage_unavailable, ///< the store did not answer in time
   internal,            ///< a bug on our side; the message says where
 };

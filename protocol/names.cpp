@@ -12,6 +12,10 @@ std::string_view to_string(error_code code) noexcept {
     case error_code::unsupported_frame: return "unsupported_frame";
     case error_code::not_found: return "not_found";
     case error_code::conflict: return "conflict";
+    case error_code::validation_failed: return "validation_failed";
+    case error_code::unsupported_media_type: return "unsupported_media_type";
+    case error_code::too_large: return "too_large";
+    case error_code::gone: return "gone";
     case error_code::storage_unavailable: return "storage_unavailable";
     case error_code::internal: return "internal";
   }

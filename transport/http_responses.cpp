@@ -59,6 +59,12 @@ http::status status_for(error_code code) noexcept {
       return http::status::service_unavailable;
     case error_code::not_found: return http::status::not_found;
     case error_code::conflict: return http::status::conflict;
+    case error_code::validation_failed:
+      return http::status::unprocessable_entity;
+    case error_code::unsupported_media_type:
+      return http::status::unsupported_media_type;
+    case error_code::too_large: return http::status::payload_too_large;
+    case error_code::gone: return http::status::gone;
     case error_code::bad_json:
     case error_code::unknown_type:
     case error_code::invalid_field:

@@ -1,12 +1,16 @@
 #include "transport/http_routes.hpp"
 
+#include <fstream>
+#include <iterator>
+
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <caf/all.hpp>
 
 #include "protocol/utf8.hpp"
-#include "transport/actor_bridge.hpp"
+#include "transport/cors.hpp"
 #include "transport/json_body.hpp"
+#include "transport/rest_support.hpp"
 #include "transport/url.hpp"
 
 namespace http = boost::beast::http;
@@ -17,27 +21,8 @@ namespace {
 
 constexpr std::string_view ws_prefix = "/ws/chat";
 
-/// The handler for an actor's reply: `format(reply)` as a 200, or the error
-/// as 503 (timeout) or 500.
-template<class Reply, class Format>
-auto reply_or_error(const http_request& req, respond_fn respond,
-                    Format format) {
-  return [to = reply_to_of(req), respond = std::move(respond),
-          format](caf::expected<Reply> result) {
-    if (result) {
-      respond(json_response(to, http::status::ok, format(*result)));
-      return;
-    }
-    auto code = to_error_code(result.error());
-    respond(error_response(to, status_for(code), code,
-                           "the connection registry did not answer: "
-                             + caf::to_string(result.error())));
-  };
-}
-
-http_response health(const http_request& req) {
-  return json_response(reply_to_of(req), http::status::ok,
-                       R"({"status":"ok"})");
+route_result health(rest_call& call) {
+  return json_reply(call, http::status::ok, R"({"status":"ok"})");
 }
 
 std::string connections_json(const std::vector<std::string>& ids) {
@@ -53,33 +38,104 @@ std::string connections_json(const std::vector<std::string>& ids) {
   return json;
 }
 
-route_result connections(transport_context& ctx, const http_request& req,
-                         const boost::asio::any_io_executor& ex,
-                         respond_fn respond) {
-  using reply = std::vector<std::string>;
-  ask_actor<reply>(
-    ctx.sys, ctx.actor_lease, ex, ctx.deps.connections, ctx.cfg.actor_timeout,
-    reply_or_error<reply>(req, std::move(respond), connections_json),
+route_result connections(rest_call& call) {
+  return ask<std::vector<std::string>>(
+    call, call.ctx.deps.connections,
+    [](reply_to to, std::vector<std::string>& ids) {
+      return json_response(to, http::status::ok, connections_json(ids));
+    },
     list_atom::value);
-  return response_pending{};
 }
 
-route_result broadcast(transport_context& ctx, const http_request& req,
-                       const boost::asio::any_io_executor& ex,
-                       respond_fn respond) {
-  auto message = string_member(req.body(), "message");
+route_result broadcast(rest_call& call) {
+  auto message = string_member(call.req.body(), "message");
   if (auto err = std::get_if<decode_error>(&message))
-    return error_response(reply_to_of(req), http::status::bad_request,
-                          err->code, err->message, err->field);
-  auto format = [](uint64_t sent_to) {
-    return R"({"sent_to":)" + std::to_string(sent_to) + "}";
-  };
+    return error_reply(call, err->code, err->message, err->field);
   // The text, not a frame: each ws_session encodes the broadcast frame.
-  ask_actor<uint64_t>(
-    ctx.sys, ctx.actor_lease, ex, ctx.deps.connections, ctx.cfg.actor_timeout,
-    reply_or_error<uint64_t>(req, std::move(respond), format),
+  return ask<uint64_t>(
+    call, call.ctx.deps.connections,
+    [](reply_to to, uint64_t sent_to) {
+      return json_response(to, http::status::ok,
+                           R"({"sent_to":)" + std::to_string(sent_to) + "}");
+    },
     broadcast_atom::value, std::move(std::get<std::string>(message)));
-  return response_pending{};
+}
+
+route_result openapi(rest_call& call) {
+  return json_reply(call, http::status::ok, call.ctx.openapi);
+}
+
+/// The Swagger UI page; its scripts come from the swagger-ui-dist package
+/// (installed by scripts/setup), served from --docs-dir.
+route_result docs_page(rest_call& call) {
+  if (call.ctx.cfg.docs_dir.empty())
+    return error_reply(call, error_code::not_found,
+                       "the API browser needs the swagger-ui-dist package: "
+                       "run scripts/setup, or pass --docs-dir; the document "
+                       "itself is at /openapi.json");
+  http_response res{http::status::ok, call.req.version()};
+  res.set(http::field::server, "parleyd");
+  res.set(http::field::content_type, "text/html; charset=utf-8");
+  res.keep_alive(call.req.keep_alive());
+  res.body() = R"(<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Parley API</title>
+  <link rel="stylesheet" href="/docs/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/swagger-ui-bundle.js"></script>
+  <script src="/docs/swagger-ui-standalone-preset.js"></script>
+  <script src="/docs/initializer.js"></script>
+</body>
+</html>
+)";
+  res.prepare_payload();
+  return res;
+}
+
+route_result docs_file(rest_call& call) {
+  struct asset {
+    const char* name;
+    const char* type;
+  };
+  static const asset assets[] = {
+    {"swagger-ui.css", "text/css"},
+    {"swagger-ui-bundle.js", "text/javascript"},
+    {"swagger-ui-standalone-preset.js", "text/javascript"},
+    {"favicon-32x32.png", "image/png"},
+    {"favicon-16x16.png", "image/png"},
+  };
+  auto& name = call.params[0];
+  http_response res{http::status::ok, call.req.version()};
+  res.set(http::field::server, "parleyd");
+  res.keep_alive(call.req.keep_alive());
+  if (name == "initializer.js") {
+    res.set(http::field::content_type, "text/javascript");
+    res.body() = "window.ui = SwaggerUIBundle({url: '/openapi.json', "
+                 "dom_id: '#swagger-ui', presets: [SwaggerUIBundle.presets."
+                 "apis, SwaggerUIStandalonePreset], layout: "
+                 "'StandaloneLayout'});\n";
+    res.prepare_payload();
+    return res;
+  }
+  for (auto& a : assets) {
+    if (name != a.name)
+      continue;
+    // Read per request: /docs is for people, not a hot path.
+    std::ifstream in{call.ctx.cfg.docs_dir + "/" + a.name, std::ios::binary};
+    if (!in)
+      break;
+    res.set(http::field::content_type, a.type);
+    res.set(http::field::cache_control, "public, max-age=3600");
+    res.body().assign(std::istreambuf_iterator<char>{in}, {});
+    res.prepare_payload();
+    return res;
+  }
+  return error_reply(call, error_code::not_found, "no file " + name
+                                                    + " in the API browser");
 }
 
 http_response bad_field(const http_request& req, std::string_view field,
@@ -131,27 +187,95 @@ bool is_ws_path(std::string_view path) {
          && (path.size() == ws_prefix.size() || path[ws_prefix.size()] == '/');
 }
 
+
+std::vector<rest_route> system_routes() {
+  using v = http::verb;
+  return {
+    {v::get, "/health", "system", "Liveness", "", {}, {{200, "alive", "Health"}},
+     health},
+    {v::get, "/connections", "system", "The open WebSocket sessions", "", {},
+     {{200, "their ids", "Connections"}}, connections},
+    {v::post, "/broadcast", "system",
+     "Send a `broadcast` frame to every WebSocket session", "BroadcastRequest",
+     {},
+     {{200, "how many sessions it went to", "BroadcastReply"},
+      {400, "no message", "Error"}},
+     broadcast},
+    {v::get, "/ws/chat", "websocket",
+     "Open a WebSocket chat session (frames: docs/protocol.md)", "",
+     {{"agent_name", "query", "string", "the agent chats use by default"}},
+     {{101, "switching to WebSocket", ""},
+      {426, "not a WebSocket upgrade", "Error"}},
+     [](rest_call& c) -> route_result {
+       auto [path, query] = split_target(
+         std::string_view{c.req.target().data(), c.req.target().size()});
+       return websocket_entry(c.ctx, c.req, path, query);
+     }},
+    {v::get, "/ws/chat/{session_id}", "websocket",
+     "Open (or resume) the WebSocket chat session with this id", "",
+     {{"session_id", "path", "string", "[A-Za-z0-9_-]{1,128}"},
+      {"agent_name", "query", "string", "the agent chats use by default"}},
+     {{101, "switching to WebSocket", ""},
+      {400, "a bad session id", "Error"},
+      {426, "not a WebSocket upgrade", "Error"}},
+     [](rest_call& c) -> route_result {
+       auto [path, query] = split_target(
+         std::string_view{c.req.target().data(), c.req.target().size()});
+       return websocket_entry(c.ctx, c.req, path, query);
+     }},
+    {v::get, "/openapi.json", "system", "This document", "", {},
+     {{200, "the OpenAPI 3.1 document", ""}}, openapi},
+    {v::get, "/docs", "system", "An interactive browser for this document",
+     "", {}, {{200, "an HTML page", "text/html"}}, docs_page},
+    {v::get, "/docs/{file}", "system", "The API browser's scripts", "",
+     {{"file", "path", "string", "a file of swagger-ui-dist"}},
+     {{200, "the file", "text/plain"}, {404, "no such file", "Error"}},
+     docs_file},
+  };
+}
+
+http_response preflight(transport_context& ctx, const http_request& req) {
+  http_response res{http::status::no_content, req.version()};
+  res.set(http::field::server, "parleyd");
+  res.set(http::field::allow, "GET, POST, PUT, DELETE, OPTIONS");
+  auto origin = req[http::field::origin];
+  std::string_view from{origin.data(), origin.size()};
+  if (cors_allows(ctx.cfg, from)) {
+    res.set("Access-Control-Allow-Origin", from);
+    res.set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
+    res.set("Access-Control-Allow-Headers",
+            "Content-Type, Authorization, Idempotency-Key, Last-Event-ID");
+    res.set("Access-Control-Max-Age", "600");
+    res.set(http::field::vary, "Origin");
+  }
+  res.keep_alive(req.keep_alive());
+  return res;
+}
+
 } // namespace
+
+std::vector<rest_route> all_routes() {
+  auto routes = system_routes();
+  for (auto& more : {agent_routes(), resource_routes()})
+    routes.insert(routes.end(), more.begin(), more.end());
+  return routes;
+}
 
 route_result route_request(transport_context& ctx, const http_request& req,
                            const boost::asio::any_io_executor& ex,
                            respond_fn respond) {
   auto target = std::string_view{req.target().data(), req.target().size()};
   auto [path, query] = split_target(target);
-  auto method = req.method();
+  if (req.method() == http::verb::options)
+    return preflight(ctx, req);
   if (is_ws_path(path))
     return websocket_entry(ctx, req, path, query);
-  if (path == "/health")
-    return method == http::verb::get ? health(req)
-                                     : method_not_allowed(req, "GET");
-  if (path == "/connections")
-    return method == http::verb::get
-             ? connections(ctx, req, ex, std::move(respond))
-             : method_not_allowed(req, "GET");
-  if (path == "/broadcast")
-    return method == http::verb::post
-             ? broadcast(ctx, req, ex, std::move(respond))
-             : method_not_allowed(req, "POST");
+  rest_call call{ctx, req, query, {}, ex, std::move(respond)};
+  auto found = match_route(ctx.routes, req, path, call.params);
+  if (auto route = std::get_if<const rest_route*>(&found))
+    return (*route)->handler(call);
+  if (auto res = std::get_if<http_response>(&found))
+    return std::move(*res);
   // Echo the path only when it is short, readable text: the body is JSON.
   std::string message = "no route for this path";
   if (path.size() <= 256 && is_valid_utf8(path)) {

@@ -8,7 +8,9 @@
 #include <spdlog/spdlog.h>
 
 #include "transport/fail.hpp"
+#include "transport/cors.hpp"
 #include "transport/http_routes.hpp"
+#include "transport/sse_session.hpp"
 #include "transport/websocket_session.hpp"
 
 namespace net = boost::asio;
@@ -72,18 +74,20 @@ void http_session::on_bad_request(beast::error_code ec) {
   reply_to to{11, false};
   if (ec == http::error::body_limit)
     return send(error_response(
-      to, http::status::payload_too_large, error_code::invalid_field,
+      to, http::status::payload_too_large, error_code::too_large,
       "request body exceeds " + std::to_string(ctx_->cfg.max_body_bytes)
         + " bytes"));
   if (ec == http::error::header_limit)
     return send(error_response(
       to, http::status::request_header_fields_too_large,
-      error_code::invalid_field, "request headers are too large"));
+      error_code::too_large, "request headers are too large"));
   send(error_response(to, http::status::bad_request, error_code::invalid_field,
                       "malformed HTTP request: " + ec.message()));
 }
 
 void http_session::dispatch(http_request req) {
+  auto origin = req[http::field::origin];
+  origin_.assign(origin.data(), origin.size());
   auto respond = [self = shared_from_this()](http_response res) {
     self->send(std::move(res));
   };
@@ -97,11 +101,52 @@ void http_session::dispatch(http_request req) {
                                         std::move(ws->session_id),
                                         std::move(ws->agent_name))
       ->run(std::move(req));
+    return;
+  }
+  if (auto sse = std::get_if<sse_target>(&result)) {
+    // So does an event stream.
+    std::make_shared<sse_session>(std::move(stream_), ctx_, reply_to_of(req),
+                                  std::move(origin_))
+      ->run(std::move(sse->plan));
+    return;
   }
   // response_pending: an actor answers through `respond`.
+  auto& pending = std::get<response_pending>(result);
+  if (pending.on_abandon)
+    watch_for_hangup(std::move(pending.on_abandon));
+}
+
+void http_session::watch_for_hangup(std::function<void()> on_abandon) {
+  // The answer may take as long as a run: the request deadline no longer
+  // applies, but a closed socket does. Waiting for readability consumes
+  // nothing, so a pipelined next request stays in the socket.
+  stream_.expires_never();
+  watching_ = true;
+  stream_.socket().async_wait(
+    net::ip::tcp::socket::wait_read,
+    [self = shared_from_this(),
+     on_abandon = std::move(on_abandon)](beast::error_code ec) {
+      if (!self->watching_ || ec)
+        return;
+      self->watching_ = false;
+      beast::error_code ignored;
+      if (self->stream_.socket().available(ignored) == 0) {
+        // Readable with nothing to read: the client hung up.
+        on_abandon();
+        self->stream_.socket().close(ignored);
+      }
+    });
 }
 
 void http_session::send(http_response res) {
+  if (watching_) {
+    watching_ = false;
+    beast::error_code ignored;
+    stream_.socket().cancel(ignored);
+  }
+  if (!stream_.socket().is_open())
+    return;
+  add_cors_headers(ctx_->cfg, origin_, res);
   res_ = std::make_shared<http_response>(std::move(res));
   stream_.expires_after(ctx_->cfg.request_timeout);
   http::async_write(stream_, *res_,

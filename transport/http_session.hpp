@@ -4,7 +4,9 @@
 // websocket_session and ends this object.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 #include <optional>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -34,6 +36,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void send(http_response res);
   void on_write(bool close, boost::beast::error_code ec, size_t bytes);
   void do_close();
+  /// While an answer is pending: notices a client that hangs up.
+  void watch_for_hangup(std::function<void()> on_abandon);
 
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
@@ -43,6 +47,10 @@ class http_session : public std::enable_shared_from_this<http_session> {
     parser_;
   /// The response being written; async_write needs it to stay put.
   std::shared_ptr<http_response> res_;
+  /// The Origin of the request being answered, for CORS.
+  std::string origin_;
+  /// True while watch_for_hangup waits on the socket.
+  bool watching_ = false;
 };
 
 } // namespace parley

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include <caf/fwd.hpp>
 
@@ -46,11 +47,25 @@ struct server_config {
   size_t max_queued_bytes = 16 << 20;
   /// Time a close handshake may take before the socket is dropped.
   std::chrono::seconds close_timeout{5};
+  /// Origins whose browsers may call the REST API (`*` for any); empty
+  /// turns CORS off.
+  std::vector<std::string> cors_origins;
+  /// An idle SSE stream writes a comment this often.
+  std::chrono::milliseconds sse_keep_alive{15000};
+  /// The swagger-ui-dist package, served at /docs; empty: /docs says how to
+  /// install it.
+  std::string docs_dir;
+  /// Where uploaded persona images are kept.
+  std::string upload_dir = "data/uploads";
+  size_t max_upload_bytes = 1 << 20;
+  /// How long POST /api/chat/send waits for its answer.
+  std::chrono::seconds chat_timeout{300};
 };
 
 /// The actors the transport talks to and the tunables it hands on to them.
 struct server_deps {
   chat_registry_actor chats;
+  resources_actor resources;
   connection_registry_actor connections;
   server_options options;
   logger_ptr log;

@@ -14,6 +14,8 @@
 
 #include "actors/options.hpp"
 #include "protocol/ids.hpp"
+#include "transport/http_routes.hpp"
+#include "transport/openapi.hpp"
 #include "transport/server.hpp"
 
 namespace parley {
@@ -81,11 +83,18 @@ class session_set {
 
 struct transport_context {
   transport_context(caf::actor_system& sys, server_config cfg, server_deps deps)
-    : sys(sys), cfg(std::move(cfg)), deps(std::move(deps)) {}
+    : sys(sys),
+      cfg(std::move(cfg)),
+      deps(std::move(deps)),
+      routes(all_routes()),
+      openapi(make_openapi(routes)) {}
 
   caf::actor_system& sys;
   const server_config cfg;
   const server_deps deps;
+  /// The REST routes and the OpenAPI document made from them, once.
+  const std::vector<rest_route> routes;
+  const std::string openapi;
   session_id_source ids;
   session_set websockets;
   /// Held by everything on the actor side that can post into the I/O

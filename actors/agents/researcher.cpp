@@ -350,4 +350,17 @@ std::vector<run_event> plan_researcher(const agent_input& input) {
   return plan;
 }
 
+const std::vector<tool_info>& researcher_tools() {
+  static const std::vector<tool_info> tools = {
+    {"calculator",
+     "arithmetic with + - * / ^, parentheses and decimals, with the usual "
+     "precedence",
+     "What is (17+4)*3?"},
+    {"clock", "the current date and time in UTC", "What time is it?"},
+    {"text_stats", "counts the words and characters of a quoted text",
+     "How many words are in \"to be or not to be\"?"},
+  };
+  return tools;
+}
+
 } // namespace parley

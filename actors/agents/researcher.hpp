@@ -28,4 +28,14 @@ struct agent_input {
 /// full answer and token usage.
 std::vector<run_event> plan_researcher(const agent_input& input);
 
+/// A built-in function the agent (and a module) may call.
+struct tool_info {
+  const char* name;
+  const char* description;
+  const char* example;
+};
+
+/// The researcher's tools, for GET /api/modules/plugin-functions.
+const std::vector<tool_info>& researcher_tools();
+
 } // namespace parley

@@ -98,12 +98,13 @@ run_record fixture::run_in_store(const std::string& id) {
   return out;
 }
 
-std::vector<message_record>
-fixture::messages_in_store(const std::string& conv) {
-  std::vector<message_record> out;
-  auto handle = self->request(store, caf::infinite, msg_list_atom::value, conv);
+std::vector<resource_doc> fixture::messages_in_store(const std::string& conv) {
+  std::vector<resource_doc> out;
+  resource_query query{"messages", "conversation_id", conv, 0, 1000};
+  auto handle = self->request(store, caf::infinite, res_list_atom::value,
+                              std::move(query));
   run();
-  handle.receive([&](std::vector<message_record>& xs) { out = std::move(xs); },
+  handle.receive([&](resource_page& page) { out = std::move(page.items); },
                  [&](caf::error& err) { FAIL(sys.render(err)); });
   return out;
 }

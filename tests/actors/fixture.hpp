@@ -103,7 +103,8 @@ struct fixture {
   void finish_runs(size_t max_steps = 1000);
 
   run_record run_in_store(const std::string& id);
-  std::vector<message_record> messages_in_store(const std::string& conv);
+  /// The conversation's messages as REST clients list them.
+  std::vector<resource_doc> messages_in_store(const std::string& conv);
   std::vector<std::string> connection_ids();
 };
 

@@ -55,7 +55,7 @@ TEST_CASE("bad HTTP requests get JSON errors with the right status",
   SECTION("a wrong method is 405 with Allow") {
     auto reply = http_request(port, http::verb::post, "/health", "{}");
     check_http_error(reply, 405, "invalid_field");
-    CHECK(reply.header("Allow") == "GET");
+    CHECK(reply.header("Allow") == "GET, OPTIONS");
   }
   SECTION("a WebSocket path without an upgrade is 426") {
     check_http_error(http_request(port, http::verb::get, "/ws/chat"), 426,
