@@ -48,7 +48,6 @@ struct chat_session_state {
   std::vector<subscriber_actor> followers;
   std::unordered_set<caf::actor_addr> monitored;
   bool flush_scheduled = false;
-  bool conversation_saved = false;
 
   static inline const char* name = "chat_session";
 };
@@ -155,8 +154,8 @@ void finish(session_ptr self, run_slot& slot, run_event terminal,
       slot.record.error = terminal.message;
   }
   // A rollback takes the partial answer back; everything else keeps it.
-  bool rolled_back = terminal.kind == event_kind::cancelled
-                     && !keep_partial_answer;
+  bool rolled_back
+    = terminal.kind == event_kind::cancelled && !keep_partial_answer;
   slot.record.result = rolled_back ? std::string{} : slot.answer;
   slot.record.updated_at_ms = now;
   auto frame = stamp(slot, terminal);
@@ -210,11 +209,18 @@ run_event event_of(event_kind kind) {
 
 void cancel_slot(session_ptr self, run_slot& slot, bool keep_partial_answer,
                  after_finish then = {}) {
+  auto& st = self->state;
+  if (slot.log.empty()) {
+    // A queued run never started: it still begins with seq 1 =
+    // chat_session_start, so every run's stream has the same shape.
+    auto start = event_of(event_kind::chat_session_start);
+    start.conversation_id = st.conversation_id;
+    publish(self, slot, stamp(slot, start));
+  }
   if (slot.actor) {
     self->send(slot.actor, cancel_atom::value);
     slot.actor = nullptr;
   }
-  auto& st = self->state;
   st.queued.erase(
     std::remove(st.queued.begin(), st.queued.end(), slot.record.id),
     st.queued.end());
@@ -222,18 +228,17 @@ void cancel_slot(session_ptr self, run_slot& slot, bool keep_partial_answer,
          std::move(then));
 }
 
-void save_conversation_once(session_ptr self, int64_t now) {
+/// Makes sure the conversation exists as a resource: on every run, since a
+/// REST client may have deleted it since the last one. `ensure` keeps a
+/// conversation made over REST (its persona, title) as it is.
+void save_conversation(session_ptr self, const run_request& req, int64_t now) {
   auto& st = self->state;
-  if (st.conversation_saved)
-    return;
-  st.conversation_saved = true;
-  // `ensure`: a conversation made over REST keeps its persona and title.
   self
-    ->request(st.deps.store, st.deps.options.store_timeout,
-              res_put_atom::value,
-              conversation_doc(conversation_record{
-                st.conversation_id, st.agent_name, {}, now, now}),
-              put_mode::ensure, std::vector<reference>{})
+    ->request(
+      st.deps.store, st.deps.options.store_timeout, res_put_atom::value,
+      conversation_doc(conversation_record{
+        st.conversation_id, st.agent_name, {}, req.persona_id, now, now}),
+      put_mode::ensure, std::vector<reference>{})
     .then([](const resource_doc&) {}, log_store_error(self, "res_put"));
 }
 
@@ -274,7 +279,7 @@ run_slot& admit(session_ptr self, run_request& req,
                 const subscriber_actor& sub) {
   auto& st = self->state;
   auto now = unix_time_ms();
-  save_conversation_once(self, now);
+  save_conversation(self, req, now);
   auto& slot = st.runs[req.run_id];
   slot.request = req;
   slot.record = run_record{req.run_id,
@@ -300,9 +305,8 @@ run_slot& admit(session_ptr self, run_request& req,
                                              req.run_id,
                                              now});
   self
-    ->request(st.deps.store, st.deps.options.store_timeout,
-              res_put_atom::value, std::move(question), put_mode::create,
-              std::vector<reference>{})
+    ->request(st.deps.store, st.deps.options.store_timeout, res_put_atom::value,
+              std::move(question), put_mode::create, std::vector<reference>{})
     .then([](const resource_doc&) {}, log_store_error(self, "res_put"));
   return slot;
 }
@@ -408,9 +412,9 @@ caf::result<std::vector<event_frame>> events_after(session_ptr self,
   auto timeout = st.deps.options.store_timeout;
   self->request(store, timeout, run_get_atom::value, run_id)
     .then(
-      [self, rp, store, timeout, run_id, after, limit](run_record& rec) mutable {
-        self
-          ->request(store, timeout, ev_get_atom::value, run_id, after, limit)
+      [self, rp, store, timeout, run_id, after,
+       limit](run_record& rec) mutable {
+        self->request(store, timeout, ev_get_atom::value, run_id, after, limit)
           .then(
             [rp, rec, after](std::vector<event_frame>& xs) mutable {
               if (auto err = missing_history(rec, after, xs))

@@ -32,6 +32,8 @@ std::string error_message(const caf::error& err) {
       return ctx.get_as<std::string>(0);
     return std::string{to_string(from_caf_code(err.code()))};
   }
+  if (err == caf::sec::request_timeout)
+    return "no answer in time: the store or an actor is overloaded or down";
   return caf::to_string(err);
 }
 

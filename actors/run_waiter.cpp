@@ -21,8 +21,18 @@ using waiter_ptr = run_waiter_actor::stateful_pointer<run_waiter_state>;
 run_waiter_actor spawn_run_waiter(caf::actor_system& sys,
                                   chat_registry_actor chats,
                                   server_options options) {
-  auto behavior = [](waiter_ptr self, chat_registry_actor chats,
-                     server_options options) -> run_waiter_actor::behavior_type {
+  auto behavior
+    = [](waiter_ptr self, chat_registry_actor chats,
+         server_options options) -> run_waiter_actor::behavior_type {
+    // A registry that goes away (the server stops) ends the wait.
+    self->monitor(chats);
+    self->set_down_handler([self](const caf::down_msg&) {
+      auto& st = self->state;
+      if (st.reply.pending())
+        st.reply.deliver(make_error(error_code::storage_unavailable,
+                                    "the server is stopping"));
+      self->quit();
+    });
     return {
       [self, chats, options](
         run_atom, run_request& req) -> caf::result<std::vector<event_frame>> {
@@ -41,6 +51,9 @@ run_waiter_actor spawn_run_waiter(caf::actor_system& sys,
       },
       [self](event_frame& frame) {
         auto& st = self->state;
+        // Without a run id of its own choosing, the first frame names it.
+        if (st.run_id.empty())
+          st.run_id = frame.chat_session_id;
         if (frame.chat_session_id != st.run_id
             || (!st.frames.empty() && frame.seq <= st.frames.back().seq))
           return;

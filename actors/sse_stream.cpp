@@ -9,6 +9,8 @@ namespace parley {
 namespace {
 
 struct sse_stream_state {
+  chat_registry_actor chats;
+  server_options options;
   stream_sink_ptr sink;
   sse_plan plan;
   bool opened = false;
@@ -48,6 +50,27 @@ void open(stream_ptr self, const std::vector<event_frame>& frames) {
     deliver(self, frame);
 }
 
+/// A run that already ended sends no terminal frame any more: when the
+/// client has seen everything up to its last seq (a reconnect after the
+/// end), the stream ends here instead of waiting forever.
+void end_if_over(stream_ptr self) {
+  auto& st = self->state;
+  self
+    ->request(st.chats, st.options.store_timeout, status_atom::value,
+              st.plan.run_id)
+    .then(
+      [self](const run_record& rec) {
+        auto& st = self->state;
+        if (is_final(rec.status) && rec.last_seq <= st.delivered) {
+          st.sink->end();
+          self->quit();
+        }
+      },
+      [](const caf::error&) {
+        // The stream goes on; its run's terminal frame still ends it.
+      });
+}
+
 auto refuse(stream_ptr self) {
   return [self](const caf::error& err) {
     self->state.sink->refuse(to_error_code(err), error_message(err),
@@ -56,31 +79,58 @@ auto refuse(stream_ptr self) {
   };
 }
 
+/// Follows the run, first writing what the client missed.
+void subscribe(stream_ptr self) {
+  auto& st = self->state;
+  self
+    ->request(st.chats, st.options.store_timeout, subscribe_atom::value,
+              caf::actor_cast<subscriber_actor>(self), std::string{},
+              st.plan.run_id, st.delivered)
+    .then(
+      [self](const std::vector<event_frame>& xs) {
+        open(self, xs);
+        end_if_over(self);
+      },
+      refuse(self));
+}
+
 } // namespace
 
 sse_stream_actor spawn_sse_stream(caf::actor_system& sys,
                                   chat_registry_actor chats,
                                   stream_sink_ptr sink, sse_plan plan,
                                   server_options options) {
-  auto behavior = [](stream_ptr self, chat_registry_actor chats,
-                     stream_sink_ptr sink, sse_plan plan,
-                     server_options options) -> sse_stream_actor::behavior_type {
+  auto behavior
+    = [](stream_ptr self, chat_registry_actor chats, stream_sink_ptr sink,
+         sse_plan plan,
+         server_options options) -> sse_stream_actor::behavior_type {
     auto& st = self->state;
+    st.chats = std::move(chats);
+    st.options = std::move(options);
     st.sink = std::move(sink);
     st.plan = std::move(plan);
     st.delivered = st.plan.last_seq;
-    auto me = caf::actor_cast<subscriber_actor>(self);
+    // The stream ends with the server: its registry going away ends it.
+    self->monitor(st.chats);
+    self->set_down_handler([self](const caf::down_msg&) {
+      self->state.sink->end();
+      self->quit();
+    });
     if (st.plan.start) {
       self
-        ->request(chats, options.store_timeout, run_atom::value,
-                  *st.plan.start, me)
-        .then([self](const run_ticket&) { open(self, {}); }, refuse(self));
+        ->request(st.chats, st.options.store_timeout, run_atom::value,
+                  *st.plan.start, caf::actor_cast<subscriber_actor>(self))
+        .then(
+          [self](const run_ticket& ticket) {
+            // A repeated id found its run: follow it like a reconnect.
+            if (ticket.created)
+              open(self, {});
+            else
+              subscribe(self);
+          },
+          refuse(self));
     } else {
-      self
-        ->request(chats, options.store_timeout, subscribe_atom::value, me,
-                  std::string{}, st.plan.run_id, st.plan.last_seq)
-        .then([self](const std::vector<event_frame>& xs) { open(self, xs); },
-              refuse(self));
+      subscribe(self);
     }
     self->delayed_send(self, st.plan.keep_alive, heartbeat_atom::value);
     return {
@@ -102,8 +152,8 @@ sse_stream_actor spawn_sse_stream(caf::actor_system& sys,
       [self](closed_atom) { self->quit(); },
     };
   };
-  return sys.spawn(behavior, std::move(chats), std::move(sink),
-                   std::move(plan), std::move(options));
+  return sys.spawn(behavior, std::move(chats), std::move(sink), std::move(plan),
+                   std::move(options));
 }
 
 } // namespace parley

@@ -18,8 +18,9 @@ enum class error_code : uint8_t {
   unsupported_media_type, ///< a body that is not of the required type
   too_large,              ///< a body, header or frame over its limit
   gone,                   ///< history that existed but was dropped
-  storage_unavailable, ///< the store did not answer in time
-  internal,            ///< a bug on our side; the message says where
+  timeout,                ///< the answer took longer than the caller waits
+  storage_unavailable,    ///< the store did not answer in time
+  internal,               ///< a bug on our side; the message says where
 };
 
 /// The wire name of `code`, e.g. "bad_json".

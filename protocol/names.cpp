@@ -16,6 +16,7 @@ std::string_view to_string(error_code code) noexcept {
     case error_code::unsupported_media_type: return "unsupported_media_type";
     case error_code::too_large: return "too_large";
     case error_code::gone: return "gone";
+    case error_code::timeout: return "timeout";
     case error_code::storage_unavailable: return "storage_unavailable";
     case error_code::internal: return "internal";
   }

@@ -11,6 +11,7 @@ struct conversation_record {
   std::string id;
   std::string agent_name;
   std::string title;
+  std::string persona_id; ///< empty for a chat begun without a persona
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
 };
@@ -56,7 +57,8 @@ struct run_record {
 
 template<class Inspector>
 auto inspect(Inspector& f, conversation_record& x) {
-  return f(x.id, x.agent_name, x.title, x.created_at_ms, x.updated_at_ms);
+  return f(x.id, x.agent_name, x.title, x.persona_id, x.created_at_ms,
+           x.updated_at_ms);
 }
 
 template<class Inspector>

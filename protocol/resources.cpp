@@ -18,12 +18,11 @@ std::vector<resource_kind> make_kinds() {
       field::choice("mode", {"reactive", "autonomous"})
         .fallback(R"("reactive")")
         .indexed(),
-      field::text("template").describe("system prompt template; may use "
-                                       "@module_name and ${variable}"),
-      field::text("description"),
-      field::text("provider").length(0, 100),
-      field::text("model").length(0, 200),
-      field::object("provider_settings"),
+      field::text("template")
+        .describe("system prompt template; may use "
+                  "@module_name and ${variable}"),
+      field::text("description"), field::text("provider").length(0, 100),
+      field::text("model").length(0, 200), field::object("provider_settings"),
       field::text("image_url")
         .length(0, 2048)
         .describe("as returned by POST /api/personas/upload-image"),
@@ -55,9 +54,11 @@ std::vector<resource_kind> make_kinds() {
   kinds.push_back(resource_kind{
     "conversations",
     {"Conversation",
-     {field::ref("persona_id", "personas").required(),
-      field::text("title").length(0, 500),
-      field::object("provider_config"),
+     {field::ref("persona_id", "personas")
+        .required()
+        .nullable()
+        .describe("null for a conversation a chat began without a persona"),
+      field::text("title").length(0, 500), field::object("provider_config"),
       field::text("agent_name")
         .length(0, 128)
         .describe("the agent chat runs use unless a run names another")}},
@@ -70,8 +71,7 @@ std::vector<resource_kind> make_kinds() {
     {"Message",
      {field::ref("conversation_id", "conversations").required(),
       field::choice("role", {"user", "assistant", "system"}).required(),
-      field::text("content").required(),
-      field::text("thinking"),
+      field::text("content").required(), field::text("thinking"),
       field::integer("token_count").range(0, 1e9),
       field::object("extra_metadata"),
       field::ref("run_id", "")
@@ -89,20 +89,18 @@ std::vector<resource_kind> make_kinds() {
     {},
     {},
     "Constitutions: the rules a superego flow checks answers against"});
-  kinds.push_back(resource_kind{
-    "sysprompts",
-    {"SystemPrompt",
-     {field::text("name").required().length(1, 200),
-      field::text("content").required()}},
-    {},
-    {},
-    {},
-    "System prompts"});
+  kinds.push_back(resource_kind{"sysprompts",
+                                {"SystemPrompt",
+                                 {field::text("name").required().length(1, 200),
+                                  field::text("content").required()}},
+                                {},
+                                {},
+                                {},
+                                "System prompts"});
   kinds.push_back(resource_kind{
     "flow-templates",
     {"FlowTemplate",
-     {field::text("name").required().length(1, 200),
-      field::text("description"),
+     {field::text("name").required().length(1, 200), field::text("description"),
       field::ref("constitution_id", "constitutions"),
       field::ref("sysprompt_id", "sysprompts"),
       field::boolean("superego_enabled").fallback("false")}},
@@ -110,28 +108,28 @@ std::vector<resource_kind> make_kinds() {
     {},
     {},
     "Flow templates: a constitution and a system prompt, combined"});
-  kinds.push_back(resource_kind{
-    "flow-configs",
-    {"FlowConfig",
-     {field::text("name").required().length(1, 200),
-      field::ref("flow_template_id", "flow-templates"),
-      field::text("model").length(0, 200),
-      field::number("temperature").range(0, 2),
-      field::integer("max_tokens").range(1, 1000000)}},
-    {},
-    {},
-    {},
-    "Flow configs: a flow template with model settings"});
-  kinds.push_back(resource_kind{
-    "flow-instances",
-    {"FlowInstance",
-     {field::ref("flow_config_id", "flow-configs").required(),
-      field::text("name").length(0, 200),
-      field::ref("conversation_id", "conversations")}},
-    {},
-    {},
-    {},
-    "Flow instances: a flow config at work in a conversation"});
+  kinds.push_back(
+    resource_kind{"flow-configs",
+                  {"FlowConfig",
+                   {field::text("name").required().length(1, 200),
+                    field::ref("flow_template_id", "flow-templates"),
+                    field::text("model").length(0, 200),
+                    field::number("temperature").range(0, 2),
+                    field::integer("max_tokens").range(1, 1000000)}},
+                  {},
+                  {},
+                  {},
+                  "Flow configs: a flow template with model settings"});
+  kinds.push_back(
+    resource_kind{"flow-instances",
+                  {"FlowInstance",
+                   {field::ref("flow_config_id", "flow-configs").required(),
+                    field::text("name").length(0, 200),
+                    field::ref("conversation_id", "conversations")}},
+                  {},
+                  {},
+                  {},
+                  "Flow instances: a flow config at work in a conversation"});
   for (auto& kind : kinds)
     kind.schema.read_only = {"id", "created_at", "updated_at"};
   return kinds;
@@ -142,8 +140,8 @@ object_schema make_run_agent_body() {
           {field::text("query").required().length(1, 100000),
            field::ref("id", "").describe(
              "client-chosen run id (UUID): makes the call idempotent"),
-           field::ref("conversation_id", "").describe(
-             "the conversation to run in; a new one when absent"),
+           field::ref("conversation_id", "")
+             .describe("the conversation to run in; a new one when absent"),
            field::text("agent_name").length(1, 128),
            field::ref("persona_id", "personas"),
            field::choice("multitask_strategy",
@@ -167,8 +165,8 @@ object_schema make_chat_send_body() {
 object_schema make_template_resolve_body() {
   return {"TemplateResolveRequest",
           {field::text("template").required().length(0, 100000),
-           field::object("variables").describe(
-             "values for ${name}; strings, numbers or booleans"),
+           field::object("variables")
+             .describe("values for ${name}; strings, numbers or booleans"),
            field::ref("persona_id", "personas")
              .describe("its fields are available as ${persona.name} etc.")}};
 }
@@ -181,9 +179,9 @@ std::string quoted(std::string_view text) {
 }
 
 /// Builds a validated object from fields we produced ourselves.
-validated_object own_fields(const object_schema& schema,
-                            std::vector<std::pair<std::string, field_value>>
-                              given) {
+validated_object
+own_fields(const object_schema& schema,
+           std::vector<std::pair<std::string, field_value>> given) {
   validated_object out;
   for (auto& spec : schema.fields) {
     field_value value;
@@ -260,22 +258,23 @@ resource_doc message_doc(const message_record& rec) {
   auto& kind = *find_kind("messages");
   field_value tokens{std::to_string(rec.token_count),
                      std::to_string(rec.token_count), false};
-  auto obj = own_fields(kind.schema,
-                        {{"conversation_id", string_value(rec.conversation_id)},
-                         {"role", string_value(rec.role)},
-                         {"content", field_value{quoted(rec.content),
-                                                 rec.content, false}},
-                         {"thinking", string_value(rec.thinking)},
-                         {"token_count", tokens},
-                         {"run_id", string_value(rec.run_id)}});
+  auto obj = own_fields(
+    kind.schema,
+    {{"conversation_id", string_value(rec.conversation_id)},
+     {"role", string_value(rec.role)},
+     {"content", field_value{quoted(rec.content), rec.content, false}},
+     {"thinking", string_value(rec.thinking)},
+     {"token_count", tokens},
+     {"run_id", string_value(rec.run_id)}});
   return make_doc(kind, rec.id, obj, rec.created_at_ms, rec.created_at_ms);
 }
 
 resource_doc conversation_doc(const conversation_record& rec) {
   auto& kind = *find_kind("conversations");
-  auto obj = own_fields(kind.schema, {{"title", string_value(rec.title)},
-                                      {"agent_name",
-                                       string_value(rec.agent_name)}});
+  auto obj
+    = own_fields(kind.schema, {{"persona_id", string_value(rec.persona_id)},
+                               {"title", string_value(rec.title)},
+                               {"agent_name", string_value(rec.agent_name)}});
   return make_doc(kind, rec.id, obj, rec.created_at_ms, rec.updated_at_ms);
 }
 

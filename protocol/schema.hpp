@@ -69,6 +69,12 @@ struct field_spec {
     is_nullable = false;
     return *this;
   }
+  /// Stored objects may hold null here though a request must not send it
+  /// (objects the server makes itself); only the documentation differs.
+  field_spec& nullable() {
+    is_nullable = true;
+    return *this;
+  }
   field_spec& length(size_t lo, size_t hi) {
     min_length = lo;
     max_length = hi;

@@ -65,6 +65,7 @@ http::status status_for(error_code code) noexcept {
       return http::status::unsupported_media_type;
     case error_code::too_large: return http::status::payload_too_large;
     case error_code::gone: return http::status::gone;
+    case error_code::timeout: return http::status::gateway_timeout;
     case error_code::bad_json:
     case error_code::unknown_type:
     case error_code::invalid_field:

@@ -134,8 +134,8 @@ route_result docs_file(rest_call& call) {
     res.prepare_payload();
     return res;
   }
-  return error_reply(call, error_code::not_found, "no file " + name
-                                                    + " in the API browser");
+  return error_reply(call, error_code::not_found,
+                     "no file " + name + " in the API browser");
 }
 
 http_response bad_field(const http_request& req, std::string_view field,
@@ -187,22 +187,39 @@ bool is_ws_path(std::string_view path) {
          && (path.size() == ws_prefix.size() || path[ws_prefix.size()] == '/');
 }
 
-
 std::vector<rest_route> system_routes() {
   using v = http::verb;
   return {
-    {v::get, "/health", "system", "Liveness", "", {}, {{200, "alive", "Health"}},
+    {v::get,
+     "/health",
+     "system",
+     "Liveness",
+     "",
+     {},
+     {{200, "alive", "Health"}},
      health},
-    {v::get, "/connections", "system", "The open WebSocket sessions", "", {},
-     {{200, "their ids", "Connections"}}, connections},
-    {v::post, "/broadcast", "system",
-     "Send a `broadcast` frame to every WebSocket session", "BroadcastRequest",
+    {v::get,
+     "/connections",
+     "system",
+     "The open WebSocket sessions",
+     "",
+     {},
+     {{200, "their ids", "Connections"}},
+     connections},
+    {v::post,
+     "/broadcast",
+     "system",
+     "Send a `broadcast` frame to every WebSocket session",
+     "BroadcastRequest",
      {},
      {{200, "how many sessions it went to", "BroadcastReply"},
       {400, "no message", "Error"}},
      broadcast},
-    {v::get, "/ws/chat", "websocket",
-     "Open a WebSocket chat session (frames: docs/protocol.md)", "",
+    {v::get,
+     "/ws/chat",
+     "websocket",
+     "Open a WebSocket chat session (frames: docs/protocol.md)",
+     "",
      {{"agent_name", "query", "string", "the agent chats use by default"}},
      {{101, "switching to WebSocket", ""},
       {426, "not a WebSocket upgrade", "Error"}},
@@ -211,8 +228,11 @@ std::vector<rest_route> system_routes() {
          std::string_view{c.req.target().data(), c.req.target().size()});
        return websocket_entry(c.ctx, c.req, path, query);
      }},
-    {v::get, "/ws/chat/{session_id}", "websocket",
-     "Open (or resume) the WebSocket chat session with this id", "",
+    {v::get,
+     "/ws/chat/{session_id}",
+     "websocket",
+     "Open (or resume) the WebSocket chat session with this id",
+     "",
      {{"session_id", "path", "string", "[A-Za-z0-9_-]{1,128}"},
       {"agent_name", "query", "string", "the agent chats use by default"}},
      {{101, "switching to WebSocket", ""},
@@ -223,11 +243,28 @@ std::vector<rest_route> system_routes() {
          std::string_view{c.req.target().data(), c.req.target().size()});
        return websocket_entry(c.ctx, c.req, path, query);
      }},
-    {v::get, "/openapi.json", "system", "This document", "", {},
-     {{200, "the OpenAPI 3.1 document", ""}}, openapi},
-    {v::get, "/docs", "system", "An interactive browser for this document",
-     "", {}, {{200, "an HTML page", "text/html"}}, docs_page},
-    {v::get, "/docs/{file}", "system", "The API browser's scripts", "",
+    {v::get,
+     "/openapi.json",
+     "system",
+     "This document",
+     "",
+     {},
+     {{200, "the OpenAPI 3.1 document", ""}},
+     openapi},
+    {v::get,
+     "/docs",
+     "system",
+     "An interactive browser for this document",
+     "",
+     {},
+     {{200, "an HTML page", "text/html"},
+      {404, "swagger-ui-dist is not installed", "Error"}},
+     docs_page},
+    {v::get,
+     "/docs/{file}",
+     "system",
+     "The API browser's scripts",
+     "",
      {{"file", "path", "string", "a file of swagger-ui-dist"}},
      {{200, "the file", "text/plain"}, {404, "no such file", "Error"}},
      docs_file},

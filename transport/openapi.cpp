@@ -1,5 +1,6 @@
 #include "transport/openapi.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -209,6 +210,35 @@ std::string operation_id(const rest_route& route) {
   return out;
 }
 
+/// The route's own responses plus the errors every route of its shape can
+/// give, which the tables leave out to stay readable.
+std::vector<response_doc> with_common_errors(const rest_route& route) {
+  auto out = route.responses;
+  auto add = [&out](unsigned status, const char* what) {
+    for (auto& r : out)
+      if (r.status == status)
+        return;
+    out.push_back({status, what, "Error"});
+  };
+  bool has_id = route.pattern.find("id}") != std::string::npos;
+  bool json_body
+    = !route.body.empty() && route.body.find('/') == std::string::npos;
+  if (has_id || json_body)
+    add(400, "malformed JSON, or an id that is not a UUID");
+  if (!route.body.empty())
+    add(413, "body too large");
+  if (json_body)
+    add(415, "body is not application/json");
+  if (route.pattern.rfind("/api/", 0) == 0 || route.pattern == "/connections"
+      || route.pattern == "/broadcast")
+    add(503, "the store or an actor did not answer in time");
+  std::sort(out.begin(), out.end(),
+            [](const response_doc& a, const response_doc& b) {
+              return a.status < b.status;
+            });
+  return out;
+}
+
 void operation(writer& w, const rest_route& route) {
   std::string method{boost::beast::http::to_string(route.method)};
   for (auto& c : method)
@@ -252,7 +282,7 @@ void operation(writer& w, const rest_route& route) {
   }
   key(w, "responses");
   w.StartObject();
-  for (auto& r : route.responses) {
+  for (auto& r : with_common_errors(route)) {
     key(w, std::to_string(r.status));
     w.StartObject();
     member(w, "description", r.description);
@@ -273,7 +303,9 @@ std::string make_openapi(const std::vector<rest_route>& routes) {
   w.StartObject();
   member(w, "openapi", "3.1.0");
   key(w, "info");
-  raw_json(w, R"({"title":"Parley","version":"0.3.0","description":"Chat and agent runs over REST and Server-Sent Events, and the resources that shape an agent. The WebSocket channel (/ws/chat) is described in docs/protocol.md; both channels drive the same actors.","license":{"name":"Proprietary","identifier":"LicenseRef-Proprietary"}})");
+  raw_json(
+    w,
+    R"({"title":"Parley","version":"0.3.0","description":"Chat and agent runs over REST and Server-Sent Events, and the resources that shape an agent. The WebSocket channel (/ws/chat) is described in docs/protocol.md; both channels drive the same actors.","license":{"name":"Proprietary","identifier":"LicenseRef-Proprietary"}})");
   key(w, "paths");
   w.StartObject();
   // Group operations by path, in table order.

@@ -158,8 +158,8 @@ route_result events(rest_call& call) {
   auto after = query_number(call, "after", 0, 0, UINT64_MAX >> 1);
   if (auto res = std::get_if<http_response>(&after))
     return std::move(*res);
-  auto limit = query_number(call, "limit", default_events_page, 1,
-                            max_events_page);
+  auto limit
+    = query_number(call, "limit", default_events_page, 1, max_events_page);
   if (auto res = std::get_if<http_response>(&limit))
     return std::move(*res);
   return ask<std::vector<event_frame>>(
@@ -201,8 +201,14 @@ route_result chat_send(rest_call& call) {
   ask_actor<std::vector<event_frame>>(
     ctx.sys, ctx.actor_lease, call.ex, waiter,
     std::chrono::duration_cast<std::chrono::milliseconds>(ctx.cfg.chat_timeout),
-    [to, respond = call.respond, conversation_id,
+    [to, respond = call.respond, conversation_id, run_id,
      started](caf::expected<std::vector<event_frame>> frames) {
+      if (!frames && frames.error() == caf::sec::request_timeout)
+        // The run goes on; say where to find it.
+        return respond(error_response(
+          to, http::status::gateway_timeout, error_code::timeout,
+          "no answer within --chat-timeout-s; run " + run_id
+            + " goes on: follow it at /api/agent/" + run_id + "/stream"));
       if (!frames) {
         auto code = to_error_code(frames.error());
         return respond(error_response(to, status_for(code), code,
@@ -242,7 +248,9 @@ std::vector<rest_route> agent_routes() {
   using v = http::verb;
   std::vector<rest_route> routes;
   routes.push_back(
-    {v::post, "/api/agent/run_agent", "agent",
+    {v::post,
+     "/api/agent/run_agent",
+     "agent",
      "Start an agent run (idempotent with `id` or Idempotency-Key)",
      "RunAgentRequest",
      {{"stream", "query", "boolean",
@@ -256,34 +264,45 @@ std::vector<rest_route> agent_routes() {
       {415, "not application/json", "Error"},
       {422, "a field breaks the schema", "Error"}},
      run_agent});
-  routes.push_back({v::get, "/api/agent/{run_id}/status", "agent",
-                    "A run's status, and its result once it ended", "",
+  routes.push_back({v::get,
+                    "/api/agent/{run_id}/status",
+                    "agent",
+                    "A run's status, and its result once it ended",
+                    "",
                     run_id_param(),
                     {{200, "the status", "RunStatus"},
                      {400, "run_id is not a UUID", "Error"},
                      {404, "no such run", "Error"}},
                     status_of_run});
   auto stream_params = run_id_param();
-  stream_params.push_back({"Last-Event-ID", "header", "integer",
-                           "resume after this seq"});
+  stream_params.push_back(
+    {"Last-Event-ID", "header", "integer", "resume after this seq"});
   stream_params.push_back({"last_event_id", "query", "integer",
                            "resume after this seq (if no header)"});
   routes.push_back(
-    {v::get, "/api/agent/{run_id}/stream", "agent",
+    {v::get,
+     "/api/agent/{run_id}/stream",
+     "agent",
      "Follow a run as Server-Sent Events: id = seq, event = type, data = the "
      "WebSocket frame",
-     "", stream_params,
+     "",
+     stream_params,
      {{200, "the events; the stream ends after the terminal one",
        "text/event-stream"},
       {404, "no such run", "Error"},
+      {422, "Last-Event-ID is not a number", "Error"},
       {410, "the run's event history is no longer kept", "Error"}},
      stream});
   auto cancel_params = run_id_param();
   cancel_params.push_back(
     {"action", "query", "string",
      "interrupt (keep the partial answer, default) or rollback (drop it)"});
-  routes.push_back({v::post, "/api/agent/{run_id}/cancel", "agent",
-                    "Cancel a run (idempotent)", "", cancel_params,
+  routes.push_back({v::post,
+                    "/api/agent/{run_id}/cancel",
+                    "agent",
+                    "Cancel a run (idempotent)",
+                    "",
+                    cancel_params,
                     {{200, "cancelled", "RunCancelled"},
                      {404, "no such run", "Error"},
                      {409, "the run already ended otherwise", "Error"},
@@ -294,20 +313,29 @@ std::vector<rest_route> agent_routes() {
     {"after", "query", "integer", "only events with a greater seq"});
   events_params.push_back(
     {"limit", "query", "integer", "at most this many, 1 to 1000 (100)"});
-  routes.push_back({v::get, "/api/agent/{run_id}/events", "agent",
-                    "A run's events as a JSON array, for polling clients", "",
-                    events_params,
-                    {{200, "the events, as WebSocket frames", "Event[]"},
-                     {404, "no such run", "Error"},
-                     {410, "the run's event history is no longer kept",
-                      "Error"}},
-                    events});
   routes.push_back(
-    {v::post, "/api/chat/send", "chat",
-     "Send a chat message and wait for the whole answer", "ChatSendRequest",
+    {v::get,
+     "/api/agent/{run_id}/events",
+     "agent",
+     "A run's events as a JSON array, for polling clients",
+     "",
+     events_params,
+     {{200, "the events, as WebSocket frames", "Event[]"},
+      {404, "no such run", "Error"},
+      {422, "after or limit out of range", "Error"},
+      {410, "the run's event history is no longer kept", "Error"}},
+     events});
+  routes.push_back(
+    {v::post,
+     "/api/chat/send",
+     "chat",
+     "Send a chat message and wait for the whole answer",
+     "ChatSendRequest",
      {},
      {{200, "the answer", "ChatSendReply"},
       {409, "the run was cancelled before it answered", "Error"},
+      {500, "the run failed", "Error"},
+      {504, "no answer within --chat-timeout-s; the run goes on", "Error"},
       {415, "not application/json", "Error"},
       {422, "a field breaks the schema", "Error"}},
      chat_send});

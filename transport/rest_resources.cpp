@@ -66,8 +66,7 @@ route_result list(rest_call& call, const resource_kind& kind) {
     if (spec && spec->type == field_type::boolean && *value != "true"
         && *value != "false")
       return error_reply(call, error_code::validation_failed,
-                         filter.param + " must be true or false",
-                         filter.param);
+                         filter.param + " must be true or false", filter.param);
     q.field = filter.field;
     q.value = std::move(*value);
   }
@@ -167,10 +166,9 @@ route_result forget(rest_call& call) {
     ask_actor<caf::ok_atom>(sys, lease, ex, chats, timeout, cleared,
                             forget_atom::value, id);
   };
-  ask_actor<resource_doc>(ctx.sys, ctx.actor_lease, call.ex,
-                          ctx.deps.resources, ctx.cfg.actor_timeout, found,
-                          res_get_atom::value, std::string{"conversations"},
-                          call.params[0]);
+  ask_actor<resource_doc>(ctx.sys, ctx.actor_lease, call.ex, ctx.deps.resources,
+                          ctx.cfg.actor_timeout, found, res_get_atom::value,
+                          std::string{"conversations"}, call.params[0]);
   return response_pending{};
 }
 
@@ -259,7 +257,8 @@ route_result serve_image(rest_call& call) {
   auto& name = call.params[0];
   auto dot = name.find('.');
   const image_type* image = nullptr;
-  if (dot != std::string::npos && is_uuid(std::string_view{name}.substr(0, dot)))
+  if (dot != std::string::npos
+      && is_uuid(std::string_view{name}.substr(0, dot)))
     for (auto& type : image_types)
       if (name.substr(dot + 1) == type.extension)
         image = &type;
@@ -279,7 +278,8 @@ route_result serve_image(rest_call& call) {
   return res;
 }
 
-// -- the table ------------------------------------------------------------------
+// -- the table
+// ------------------------------------------------------------------
 
 const std::vector<response_doc> errors_of_reads = {
   {400, "an id is not a UUID", "Error"},
@@ -317,12 +317,21 @@ void add_kind_routes(std::vector<rest_route>& routes,
                         : "string",
                       "only objects whose " + f.field + " is this"});
   routes.push_back(
-    {http::verb::get, base, kind.kind, "List " + kind.kind, "", params,
+    {http::verb::get,
+     base,
+     kind.kind,
+     "List " + kind.kind,
+     "",
+     params,
      {{200, "a page of objects; the total in X-Total-Count", name + "[]"},
       {422, "bad paging or filter", "Error"}},
      [k](rest_call& c) { return list(c, *k); }});
   routes.push_back(
-    {http::verb::post, base, kind.kind, "Create one of the " + kind.kind, name,
+    {http::verb::post,
+     base,
+     kind.kind,
+     "Create one of the " + kind.kind,
+     name,
      {},
      with({{201, "created", name}, {409, "a unique field is taken", "Error"}},
           errors_of_writes),
@@ -332,33 +341,36 @@ void add_kind_routes(std::vector<rest_route>& routes,
   routes.push_back({http::verb::get, one, kind.kind, "Read one", "", id_param,
                     with({{200, "the object", name}}, errors_of_reads),
                     [k](rest_call& c) { return read(c, *k); }});
-  routes.push_back(
-    {http::verb::put, one, kind.kind, "Replace one (a full update)", name,
-     id_param,
-     with({{200, "the stored object", name},
-           {404, "no such object", "Error"},
-           {409, "a unique field is taken", "Error"}},
-          errors_of_writes),
-     [k](rest_call& c) { return replace(c, *k); }});
-  routes.push_back(
-    {http::verb::delete_, one, kind.kind,
-     kind.cascades.empty() ? "Delete one"
-                           : "Delete one and its " + kind.cascades[0].kind,
-     "", id_param,
-     with({{204, "deleted", ""},
-           {409, "other objects still point at it", "Error"}},
-          errors_of_reads),
-     [k](rest_call& c) { return remove(c, *k); }});
+  routes.push_back({http::verb::put, one, kind.kind,
+                    "Replace one (a full update)", name, id_param,
+                    with({{200, "the stored object", name},
+                          {404, "no such object", "Error"},
+                          {409, "a unique field is taken", "Error"}},
+                         errors_of_writes),
+                    [k](rest_call& c) { return replace(c, *k); }});
+  routes.push_back({http::verb::delete_, one, kind.kind,
+                    kind.cascades.empty()
+                      ? "Delete one"
+                      : "Delete one and its " + kind.cascades[0].kind,
+                    "", id_param,
+                    with({{204, "deleted", ""},
+                          {409, "other objects still point at it", "Error"}},
+                         errors_of_reads),
+                    [k](rest_call& c) { return remove(c, *k); }});
   for (auto& by : kind.lookups) {
     const lookup_route* l = &by;
     auto p = paging_params();
     p.insert(p.begin(), {by.field, "path", "string", "a UUID"});
     routes.push_back(
-      {http::verb::get, base + "/" + by.path + "/{" + by.field + "}", kind.kind,
+      {http::verb::get,
+       base + "/" + by.path + "/{" + by.field + "}",
+       kind.kind,
        "List the " + kind.kind + " whose " + by.field + " is this, in order",
-       "", p,
+       "",
+       p,
        {{200, "a page of objects; the total in X-Total-Count", name + "[]"},
-        {400, "the id is not a UUID", "Error"}},
+        {400, "the id is not a UUID", "Error"},
+        {422, "bad paging", "Error"}},
        [k, l](rest_call& c) { return lookup(c, *k, *l); }});
   }
 }
@@ -369,35 +381,53 @@ std::vector<rest_route> resource_routes() {
   std::vector<rest_route> routes;
   // Literal paths first only for readability: matching prefers them anyway.
   routes.push_back(
-    {http::verb::get, "/api/modules/plugin-functions", "modules",
-     "The built-in functions a module may call", "", {},
+    {http::verb::get,
+     "/api/modules/plugin-functions",
+     "modules",
+     "The built-in functions a module may call",
+     "",
+     {},
      {{200, "the functions", "PluginFunction[]"}},
      [](rest_call& c) -> route_result { return plugin_functions(c); }});
   routes.push_back(
-    {http::verb::post, "/api/personas/upload-image", "personas",
+    {http::verb::post,
+     "/api/personas/upload-image",
+     "personas",
      "Store an image for a persona (PNG, JPEG or WebP as the raw body)",
-     "image/*", {},
+     "image/*",
+     {},
      {{201, "stored; `url` serves it", "ImageUpload"},
       {413, "too large", "Error"},
       {415, "not a PNG, JPEG or WebP image", "Error"}},
      upload_image});
-  routes.push_back({http::verb::get, "/api/personas/images/{file}", "personas",
-                    "An uploaded image", "",
-                    {{"file", "path", "string", "as in the upload's url"}},
-                    {{200, "the image", "image/*"}, {404, "no such image", "Error"}},
-                    serve_image});
   routes.push_back(
-    {http::verb::delete_, "/api/conversations/{id}/memories", "conversations",
+    {http::verb::get,
+     "/api/personas/images/{file}",
+     "personas",
+     "An uploaded image",
+     "",
+     {{"file", "path", "string", "as in the upload's url"}},
+     {{200, "the image", "image/*"}, {404, "no such image", "Error"}},
+     serve_image});
+  routes.push_back(
+    {http::verb::delete_,
+     "/api/conversations/{id}/memories",
+     "conversations",
      "Forget what the conversation's runs went through (their event logs); "
      "messages stay",
-     "", {{"id", "path", "string", "a UUID"}},
-     with({{204, "forgotten", ""}}, errors_of_reads), forget});
-  routes.push_back(
-    {http::verb::post, "/api/templates/resolve", "templates",
-     "Resolve @module and ${variable} references", "TemplateResolveRequest", {},
-     with({{200, "the resolved text", "TemplateResolveReply"}},
-          errors_of_writes),
-     resolve});
+     "",
+     {{"id", "path", "string", "a UUID"}},
+     with({{204, "forgotten", ""}}, errors_of_reads),
+     forget});
+  routes.push_back({http::verb::post,
+                    "/api/templates/resolve",
+                    "templates",
+                    "Resolve @module and ${variable} references",
+                    "TemplateResolveRequest",
+                    {},
+                    with({{200, "the resolved text", "TemplateResolveReply"}},
+                         errors_of_writes),
+                    resolve});
   for (auto& kind : resource_kinds())
     add_kind_routes(routes, kind);
   return routes;
