@@ -395,18 +395,14 @@ caf::error missing_history(const run_record& rec, uint64_t after,
   return {};
 }
 
-/// A run's frames after `after` without following it.
-caf::result<std::vector<event_frame>> events_after(session_ptr self,
-                                                   const std::string& run_id,
-                                                   uint64_t after,
-                                                   uint32_t limit) {
+/// A run this session no longer holds (evicted, or from an earlier life
+/// of the server): its frames after `after` from the store, or not_found /
+/// gone.
+caf::result<std::vector<event_frame>> stored_events(session_ptr self,
+                                                    const std::string& run_id,
+                                                    uint64_t after,
+                                                    uint32_t limit) {
   auto& st = self->state;
-  if (auto i = st.runs.find(run_id); i != st.runs.end()) {
-    auto& log = i->second.log;
-    auto first = std::min<uint64_t>(after, log.size());
-    auto last = std::min<uint64_t>(log.size(), first + limit);
-    return std::vector<event_frame>(log.begin() + first, log.begin() + last);
-  }
   auto rp = self->make_response_promise<std::vector<event_frame>>();
   auto store = st.deps.store;
   auto timeout = st.deps.options.store_timeout;
@@ -426,6 +422,21 @@ caf::result<std::vector<event_frame>> events_after(session_ptr self,
       },
       [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
   return rp;
+}
+
+/// A run's frames after `after` without following it.
+caf::result<std::vector<event_frame>> events_after(session_ptr self,
+                                                   const std::string& run_id,
+                                                   uint64_t after,
+                                                   uint32_t limit) {
+  auto& st = self->state;
+  if (auto i = st.runs.find(run_id); i != st.runs.end()) {
+    auto& log = i->second.log;
+    auto first = std::min<uint64_t>(after, log.size());
+    auto last = std::min<uint64_t>(log.size(), first + limit);
+    return std::vector<event_frame>(log.begin() + first, log.begin() + last);
+  }
+  return stored_events(self, run_id, after, limit);
 }
 
 caf::result<std::vector<event_frame>> replay(session_ptr self,
@@ -453,27 +464,8 @@ caf::result<std::vector<event_frame>> replay(session_ptr self,
     }
     return after(slot.log);
   }
-  // Evicted or from an earlier life of this server: the store has it all.
-  auto rp = self->make_response_promise<std::vector<event_frame>>();
-  auto store = st.deps.store;
-  auto timeout = st.deps.options.store_timeout;
-  self->request(store, timeout, run_get_atom::value, run_id)
-    .then(
-      [self, rp, store, timeout, run_id, last_seq](run_record& rec) mutable {
-        self
-          ->request(store, timeout, ev_get_atom::value, run_id, last_seq,
-                    std::numeric_limits<uint32_t>::max())
-          .then(
-            [rp, run_id, last_seq, rec](std::vector<event_frame>& xs) mutable {
-              if (auto err = missing_history(rec, last_seq, xs))
-                rp.deliver(std::move(err));
-              else
-                rp.deliver(std::move(xs));
-            },
-            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-      },
-      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-  return rp;
+  return stored_events(self, run_id, last_seq,
+                       std::numeric_limits<uint32_t>::max());
 }
 
 void on_down(session_ptr self, const caf::down_msg& msg) {

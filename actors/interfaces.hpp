@@ -202,8 +202,9 @@ using resources_actor = caf::typed_actor<
 /// One per SSE response: follows one run and writes its frames as
 /// Server-Sent Events; `closed` when the client went away, `heartbeat` for
 /// its keep-alive comments.
-using sse_stream_actor = subscriber_actor::extend<
-  caf::reacts_to<closed_atom>, caf::reacts_to<heartbeat_atom>>;
+using sse_stream_actor
+  = subscriber_actor::extend<caf::reacts_to<closed_atom>,
+                             caf::reacts_to<heartbeat_atom>>;
 
 /// One per waiting REST call (POST /api/chat/send): starts a run, collects
 /// its frames and replies with all of them once the run ended.

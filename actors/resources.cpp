@@ -41,15 +41,24 @@ void forward_to_store(resources_ptr self, caf::typed_response_promise<Reply> rp,
           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
 }
 
-caf::result<resource_doc> create(resources_ptr self, const std::string& kind,
-                                 const std::string& body) {
+/// The kind and the body checked against its schema, or why not.
+std::variant<std::pair<const resource_kind*, validated_object>, caf::error>
+checked_body(const std::string& kind, const std::string& body) {
   auto* spec = find_kind(kind);
   if (!spec)
     return unknown_kind(kind);
   auto checked = validate(spec->schema, body);
   if (auto err = std::get_if<decode_error>(&checked))
     return refused(*err);
-  auto& obj = std::get<validated_object>(checked);
+  return std::make_pair(spec, std::get<validated_object>(std::move(checked)));
+}
+
+caf::result<resource_doc> create(resources_ptr self, const std::string& kind,
+                                 const std::string& body) {
+  auto checked = checked_body(kind, body);
+  if (auto err = std::get_if<caf::error>(&checked))
+    return std::move(*err);
+  auto& [spec, obj] = std::get<0>(checked);
   auto now = unix_time_ms();
   auto doc = make_doc(*spec, make_uuid(self->state.rng), obj, now, now);
   auto rp = self->make_response_promise<resource_doc>();
@@ -61,17 +70,16 @@ caf::result<resource_doc> create(resources_ptr self, const std::string& kind,
 caf::result<resource_doc> update(resources_ptr self, const std::string& kind,
                                  const std::string& id,
                                  const std::string& body) {
-  auto* spec = find_kind(kind);
-  if (!spec)
-    return unknown_kind(kind);
-  auto checked = validate(spec->schema, body);
-  if (auto err = std::get_if<decode_error>(&checked))
-    return refused(*err);
-  auto obj = std::get<validated_object>(std::move(checked));
+  auto checked = checked_body(kind, body);
+  if (auto err = std::get_if<caf::error>(&checked))
+    return std::move(*err);
+  auto spec = std::get<0>(checked).first;
+  auto obj = std::move(std::get<0>(checked).second);
   auto rp = self->make_response_promise<resource_doc>();
   auto& st = self->state;
   // The stored object's created_at survives a full replacement.
-  self->request(st.store, st.options.store_timeout, res_get_atom::value, kind, id)
+  self
+    ->request(st.store, st.options.store_timeout, res_get_atom::value, kind, id)
     .then(
       [self, rp, spec, obj, id](resource_doc& old) mutable {
         auto doc = make_doc(*spec, id, obj, old.created_at_ms, unix_time_ms());
@@ -94,8 +102,8 @@ caf::result<caf::ok_atom> remove(resources_ptr self, const std::string& kind,
 }
 
 std::string resolved_json(const resolved_template& out) {
-  std::string json = R"({"resolved":")" + json_escape(out.text)
-                     + R"(","modules_used":[)";
+  std::string json
+    = R"({"resolved":")" + json_escape(out.text) + R"(","modules_used":[)";
   for (size_t i = 0; i < out.modules_used.size(); ++i) {
     json += i == 0 ? "\"" : ",\"";
     json += json_escape(out.modules_used[i]) + "\"";
@@ -144,14 +152,13 @@ caf::result<std::string> resolve(resources_ptr self, const std::string& body) {
   auto& st = self->state;
   auto text = obj.text("template");
   auto persona_id = obj.text("persona_id");
-  resource_query all_modules{"modules", {}, {}, 0,
-                             std::numeric_limits<uint64_t>::max()};
+  resource_query all_modules{
+    "modules", {}, {}, 0, std::numeric_limits<uint64_t>::max()};
   self
     ->request(st.store, st.options.store_timeout, res_list_atom::value,
               std::move(all_modules))
     .then(
-      [self, rp, text, persona_id,
-       variables](resource_page& page) mutable {
+      [self, rp, text, persona_id, variables](resource_page& page) mutable {
         auto modules = modules_of(page);
         if (auto err = std::get_if<decode_error>(&modules)) {
           rp.deliver(refused(*err));

@@ -20,8 +20,8 @@ class stream_sink {
   virtual void open(std::string run_id) = 0;
 
   /// Answers with a JSON error instead of a stream (only before open).
-  virtual void refuse(error_code code, std::string message,
-                      std::string field) = 0;
+  virtual void refuse(error_code code, std::string message, std::string field)
+    = 0;
 
   /// Queues SSE text (one or more complete events or comments).
   virtual void send_text(std::shared_ptr<const std::string> text) = 0;

@@ -26,7 +26,8 @@ void register_parley_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<resource_page>("parley::resource_page");
   cfg.add_message_type<put_mode>("parley::put_mode");
   cfg.add_message_type<reference>("parley::reference");
-  cfg.add_message_type<std::vector<reference>>("std::vector<parley::reference>");
+  cfg.add_message_type<std::vector<reference>>(
+    "std::vector<parley::reference>");
   cfg.add_message_type<cascade_rule>("parley::cascade_rule");
   cfg.add_message_type<std::vector<cascade_rule>>(
     "std::vector<parley::cascade_rule>");

@@ -81,9 +81,9 @@ std::optional<decode_error> check_string(const field_spec& spec,
     return invalid(spec, "is not valid Unicode");
   auto n = code_points(text);
   if (n < spec.min_length)
-    return invalid(spec, "must be at least " + std::to_string(spec.min_length)
-                           + (spec.min_length == 1 ? " character"
-                                                   : " characters"));
+    return invalid(spec,
+                   "must be at least " + std::to_string(spec.min_length)
+                     + (spec.min_length == 1 ? " character" : " characters"));
   if (spec.max_length > 0 && n > spec.max_length)
     return invalid(spec, "must be at most " + std::to_string(spec.max_length)
                            + " characters");
@@ -225,8 +225,8 @@ const field_spec* object_schema::find(std::string_view field) const noexcept {
   return nullptr;
 }
 
-const field_value* validated_object::get(std::string_view field) const
-  noexcept {
+const field_value*
+validated_object::get(std::string_view field) const noexcept {
   for (auto& [name, value] : values)
     if (name == field)
       return &value;
@@ -262,8 +262,7 @@ validation_result validate(const object_schema& schema, std::string_view body) {
     return decode_error{error_code::bad_json, std::move(message), {}, {}};
   };
   if (exceeds_depth(body, max_json_depth))
-    return bad_json("JSON nests deeper than "
-                    + std::to_string(max_json_depth));
+    return bad_json("JSON nests deeper than " + std::to_string(max_json_depth));
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
   if (doc.HasParseError())

@@ -25,8 +25,8 @@ bool is_variable_char(char c) {
 }
 
 decode_error refuse(std::string message, std::string field = "template") {
-  return decode_error{error_code::validation_failed, std::move(message), {},
-                      std::move(field)};
+  return decode_error{
+    error_code::validation_failed, std::move(message), {}, std::move(field)};
 }
 
 class resolver {
@@ -117,9 +117,10 @@ resolve_template(std::string_view text, const string_map& modules,
   return r.take();
 }
 
-std::variant<std::monostate, decode_error>
-add_scalars(std::string_view json, std::string_view prefix,
-            std::string_view field, string_map& out) {
+std::variant<std::monostate, decode_error> add_scalars(std::string_view json,
+                                                       std::string_view prefix,
+                                                       std::string_view field,
+                                                       string_map& out) {
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError() || !doc.IsObject())

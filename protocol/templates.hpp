@@ -40,8 +40,9 @@ resolve_template(std::string_view text, const string_map& modules,
 /// Adds the scalar members of the JSON object `json` to `out` as text, each
 /// name prefixed with `prefix` (e.g. "persona."). Nested objects and arrays
 /// are a validation_failed error naming `field`, null members are skipped.
-std::variant<std::monostate, decode_error>
-add_scalars(std::string_view json, std::string_view prefix,
-            std::string_view field, string_map& out);
+std::variant<std::monostate, decode_error> add_scalars(std::string_view json,
+                                                       std::string_view prefix,
+                                                       std::string_view field,
+                                                       string_map& out);
 
 } // namespace parley

@@ -15,10 +15,9 @@ namespace parley {
 inline bool cors_allows(const server_config& cfg, std::string_view origin) {
   if (origin.empty())
     return false;
-  return std::any_of(cfg.cors_origins.begin(), cfg.cors_origins.end(),
-                     [&](const std::string& x) {
-                       return x == "*" || x == origin;
-                     });
+  return std::any_of(
+    cfg.cors_origins.begin(), cfg.cors_origins.end(),
+    [&](const std::string& x) { return x == "*" || x == origin; });
 }
 
 template<class Body>

@@ -21,6 +21,13 @@ http_response json_response(reply_to to, http::status status,
   return res;
 }
 
+http_response empty_response(reply_to to, http::status status) {
+  http_response res{status, to.version};
+  res.set(http::field::server, "parleyd");
+  res.keep_alive(to.keep_alive);
+  return res;
+}
+
 std::string error_json(error_code code, std::string_view message,
                        std::string_view field) {
   std::string body = R"({"error":{"code":)";

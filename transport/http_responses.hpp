@@ -33,6 +33,9 @@ inline reply_to reply_to_of(const http_request& req) {
 http_response json_response(reply_to to, boost::beast::http::status status,
                             std::string json);
 
+/// A response without a body (204 No Content, for instance).
+http_response empty_response(reply_to to, boost::beast::http::status status);
+
 /// `{"error":{"code":...,"message":...}}`, plus `"field"` when one is named.
 std::string error_json(error_code code, std::string_view message,
                        std::string_view field = {});

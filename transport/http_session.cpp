@@ -7,8 +7,8 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
-#include "transport/fail.hpp"
 #include "transport/cors.hpp"
+#include "transport/fail.hpp"
 #include "transport/http_routes.hpp"
 #include "transport/sse_session.hpp"
 #include "transport/websocket_session.hpp"
@@ -73,14 +73,14 @@ void http_session::on_bad_request(beast::error_code ec) {
   // and close.
   reply_to to{11, false};
   if (ec == http::error::body_limit)
-    return send(error_response(
-      to, http::status::payload_too_large, error_code::too_large,
-      "request body exceeds " + std::to_string(ctx_->cfg.max_body_bytes)
-        + " bytes"));
+    return send(
+      error_response(to, http::status::payload_too_large, error_code::too_large,
+                     "request body exceeds "
+                       + std::to_string(ctx_->cfg.max_body_bytes) + " bytes"));
   if (ec == http::error::header_limit)
-    return send(error_response(
-      to, http::status::request_header_fields_too_large,
-      error_code::too_large, "request headers are too large"));
+    return send(
+      error_response(to, http::status::request_header_fields_too_large,
+                     error_code::too_large, "request headers are too large"));
   send(error_response(to, http::status::bad_request, error_code::invalid_field,
                       "malformed HTTP request: " + ec.message()));
 }

@@ -209,12 +209,8 @@ route_result chat_send(rest_call& call) {
           to, http::status::gateway_timeout, error_code::timeout,
           "no answer within --chat-timeout-s; run " + run_id
             + " goes on: follow it at /api/agent/" + run_id + "/stream"));
-      if (!frames) {
-        auto code = to_error_code(frames.error());
-        return respond(error_response(to, status_for(code), code,
-                                      error_message(frames.error()),
-                                      error_field(frames.error())));
-      }
+      if (!frames)
+        return respond(error_response(to, frames.error()));
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - started)
                   .count();

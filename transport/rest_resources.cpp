@@ -123,15 +123,10 @@ route_result replace(rest_call& call, const resource_kind& kind) {
 route_result remove(rest_call& call, const resource_kind& kind) {
   if (auto res = require_uuid(call, 0, "id"))
     return std::move(*res);
-  auto version = call.req.version();
-  auto keep_alive = call.req.keep_alive();
   return ask<caf::ok_atom>(
     call, call.ctx.deps.resources,
-    [version, keep_alive](reply_to, caf::ok_atom) {
-      http_response res{http::status::no_content, version};
-      res.set(http::field::server, "parleyd");
-      res.keep_alive(keep_alive);
-      return res;
+    [](reply_to to, caf::ok_atom) {
+      return empty_response(to, http::status::no_content);
     },
     res_del_atom::value, kind.kind, call.params[0]);
 }
@@ -143,26 +138,17 @@ route_result forget(rest_call& call) {
     return std::move(*res);
   auto& ctx = call.ctx;
   auto to = reply_to_of(call.req);
-  auto version = call.req.version();
-  auto fail = [to](const caf::error& err) {
-    auto code = to_error_code(err);
-    return error_response(to, status_for(code), code, error_message(err),
-                          error_field(err));
-  };
-  auto cleared = [=, respond = call.respond](caf::expected<caf::ok_atom> done) {
-    if (!done)
-      return respond(fail(done.error()));
-    http_response res{http::status::no_content, version};
-    res.set(http::field::server, "parleyd");
-    res.keep_alive(to.keep_alive);
-    respond(std::move(res));
-  };
+  auto cleared
+    = [to, respond = call.respond](caf::expected<caf::ok_atom> done) {
+        respond(done ? empty_response(to, http::status::no_content)
+                     : error_response(to, done.error()));
+      };
   auto found = [=, &sys = ctx.sys, lease = ctx.actor_lease, ex = call.ex,
                 chats = ctx.deps.chats, timeout = ctx.cfg.actor_timeout,
                 respond = call.respond,
                 id = call.params[0]](caf::expected<resource_doc> doc) {
     if (!doc)
-      return respond(fail(doc.error()));
+      return respond(error_response(to, doc.error()));
     ask_actor<caf::ok_atom>(sys, lease, ex, chats, timeout, cleared,
                             forget_atom::value, id);
   };

@@ -33,17 +33,10 @@ inline http_response error_reply(const rest_call& call, error_code code,
 }
 
 /// The answer for an actor's error: its code's status, message and field.
-inline http_response error_reply(const rest_call& call, const caf::error& err) {
-  return error_reply(call, to_error_code(err), error_message(err),
-                     error_field(err));
-}
-
-inline http_response no_content(const rest_call& call) {
-  http_response res{boost::beast::http::status::no_content,
-                    call.req.version()};
-  res.set(boost::beast::http::field::server, "parleyd");
-  res.keep_alive(call.req.keep_alive());
-  return res;
+inline http_response error_response(reply_to to, const caf::error& err) {
+  auto code = to_error_code(err);
+  return error_response(to, status_for(code), code, error_message(err),
+                        error_field(err));
 }
 
 /// 415 unless the request says its body is JSON.
@@ -62,9 +55,8 @@ inline std::optional<http_response> require_json(const rest_call& call) {
 
 /// 400 unless path parameter `i` is a UUID: ids are checked before any
 /// lookup, so nothing else ever reaches the store.
-inline std::optional<http_response> require_uuid(const rest_call& call,
-                                                 size_t i,
-                                                 std::string_view name) {
+inline std::optional<http_response>
+require_uuid(const rest_call& call, size_t i, std::string_view name) {
   if (is_uuid(call.params.at(i)))
     return std::nullopt;
   return error_reply(call, error_code::invalid_field,
@@ -89,8 +81,8 @@ query_number(const rest_call& call, std::string_view key, uint64_t fallback,
   if (!raw)
     return fallback;
   uint64_t value = 0;
-  auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(),
-                                   value);
+  auto [end, ec]
+    = std::from_chars(raw->data(), raw->data() + raw->size(), value);
   if (ec != std::errc{} || end != raw->data() + raw->size() || value < lo
       || value > hi)
     return error_reply(call, error_code::validation_failed,
@@ -113,10 +105,7 @@ route_result ask(rest_call& call, const Handle& dest, OnReply on_reply,
         respond(on_reply(to, *result));
         return;
       }
-      auto& err = result.error();
-      auto code = to_error_code(err);
-      respond(error_response(to, status_for(code), code, error_message(err),
-                             error_field(err)));
+      respond(error_response(to, result.error()));
     },
     std::forward<Ts>(xs)...);
   return response_pending{};

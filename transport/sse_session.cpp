@@ -65,11 +65,8 @@ std::shared_ptr<const std::string> as_chunk(const std::string& text) {
 
 sse_session::sse_session(beast::tcp_stream&& stream, transport_context_ptr ctx,
                          reply_to to, std::string origin)
-  : stream_(std::move(stream)),
-    strand_(stream_.get_executor()),
-    ctx_(std::move(ctx)),
-    to_(to),
-    origin_(std::move(origin)) {}
+  : stream_(std::move(stream)), strand_(stream_.get_executor()),
+    ctx_(std::move(ctx)), to_(to), origin_(std::move(origin)) {}
 
 sse_session::~sse_session() {
   if (actor_)
@@ -125,7 +122,8 @@ void sse_session::post_refuse(error_code code, std::string message,
                               std::string field) {
   net::post(strand_, [self = shared_from_this(), code,
                       message = std::move(message), field = std::move(field)] {
-    auto res = error_response(self->to_, status_for(code), code, message, field);
+    auto res
+      = error_response(self->to_, status_for(code), code, message, field);
     add_cors_headers(self->ctx_->cfg, self->origin_, res);
     res.keep_alive(false);
     std::ostringstream text;
@@ -177,9 +175,9 @@ void sse_session::do_write() {
   queue_.pop_front();
   queued_bytes_ -= in_flight_->size();
   writing_ = true;
-  net::async_write(stream_, net::buffer(*in_flight_),
-                   beast::bind_front_handler(&sse_session::on_write,
-                                             shared_from_this()));
+  net::async_write(
+    stream_, net::buffer(*in_flight_),
+    beast::bind_front_handler(&sse_session::on_write, shared_from_this()));
 }
 
 void sse_session::on_write(beast::error_code ec, size_t) {

@@ -83,11 +83,8 @@ class session_set {
 
 struct transport_context {
   transport_context(caf::actor_system& sys, server_config cfg, server_deps deps)
-    : sys(sys),
-      cfg(std::move(cfg)),
-      deps(std::move(deps)),
-      routes(all_routes()),
-      openapi(make_openapi(routes)) {}
+    : sys(sys), cfg(std::move(cfg)), deps(std::move(deps)),
+      routes(all_routes()), openapi(make_openapi(routes)) {}
 
   caf::actor_system& sys;
   const server_config cfg;

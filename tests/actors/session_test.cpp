@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "protocol/codec.hpp"
+
 #include "tests/actors/fixture.hpp"
 
 using namespace parley;

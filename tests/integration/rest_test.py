@@ -22,7 +22,6 @@ must be documented for the operation, and a JSON body must match the
 documented schema (checked by validate_openapi.mjs with Ajv).
 """
 
-import argparse
 import asyncio
 import datetime
 import http.client
@@ -38,19 +37,16 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 import uuid
 
-import websockets
+from parley_testlib import (FRAME_TIMEOUT_S, QUESTION, TERMINAL, Failure,
+                            answer_of, case, check, check_answer_63, check_eq,
+                            check_run_frames, connect, fence, greeting,
+                            of_type, parse_args, read_until, recv_json,
+                            run_of, run_suite)
 
-QUESTION = "What is (17+4)*3?"
-STARTUP_DEADLINE_S = 20
-STOP_DEADLINE_S = 15
 HTTP_TIMEOUT_S = 10
 WAIT_S = 10
-FRAME_TIMEOUT_S = 10
-CASE_TIMEOUT_S = 60
-TERMINAL = ("done", "cancelled", "error")
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOCS_DIR = os.path.normpath(os.path.join(
     HERE, "../../tools/node/node_modules/swagger-ui-dist"))
@@ -63,20 +59,6 @@ OTHER_ORIGIN = "https://second.example"
 FOREIGN_ORIGIN = "https://evil.example"
 KINDS = ["personas", "modules", "conversations", "messages", "constitutions",
          "sysprompts", "flow-templates", "flow-configs", "flow-instances"]
-
-
-class Failure(AssertionError):
-    pass
-
-
-def check(condition, message):
-    if not condition:
-        raise Failure(message)
-
-
-def check_eq(actual, expected, what):
-    if actual != expected:
-        raise Failure(f"{what}: expected {expected!r}, got {actual!r}")
 
 
 def new_id():
@@ -105,63 +87,6 @@ def wait_for(what, probe, timeout=WAIT_S, interval=0.02):
         if time.monotonic() > deadline:
             raise Failure(f"{what}: not within {timeout} s")
         time.sleep(interval)
-
-
-# -- the server process -------------------------------------------------------
-
-
-class Server:
-    """One parleyd child: started on 127.0.0.1:0, port read from stdout."""
-
-    PREFIX = "parleyd listening on http://127.0.0.1:"
-
-    def __init__(self, parleyd, *extra):
-        self.args = [parleyd, "--listen", "127.0.0.1:0", "--log-level",
-                     "warn", *extra]
-        # stderr is inherited: the server's log lands next to our output.
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE)
-        self.port = self._read_port()
-
-    def _read_port(self):
-        deadline = time.monotonic() + STARTUP_DEADLINE_S
-        seen = b""
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in seen:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                self.proc.kill()
-                self.proc.wait()
-                raise RuntimeError(f"no listening line within "
-                                   f"{STARTUP_DEADLINE_S} s from "
-                                   f"{' '.join(self.args)}; got {seen!r}")
-            chunk = os.read(fd, 256)
-            if not chunk:
-                code = self.proc.wait()
-                raise RuntimeError(f"parleyd ended with {code} before "
-                                   f"listening; stdout {seen!r}")
-            seen += chunk
-        line = seen.split(b"\n", 1)[0].decode()
-        port = line[len(self.PREFIX):]
-        if not line.startswith(self.PREFIX) or not port.isdigit():
-            self.proc.kill()
-            self.proc.wait()
-            raise RuntimeError(f"unexpected first line {line!r}")
-        return int(port)
-
-    def ws_url(self, path):
-        return f"ws://127.0.0.1:{self.port}{path}"
-
-    def stop(self):
-        """SIGTERM; returns the exit code (SIGKILL and None past the deadline)."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=STOP_DEADLINE_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                return None
-        return self.proc.returncode
 
 
 # -- HTTP ---------------------------------------------------------------------
@@ -482,32 +407,6 @@ def has_answer_chunk(frames):
                for f in frames)
 
 
-def answer_of(frames):
-    return "".join(f["data"]["content"] for f in frames
-                   if f["type"] == "chunk" and not f["data"]["thinking"])
-
-
-def check_run_frames(frames, run_id, last_type, what):
-    """Seqs 1..N without gaps, one terminal event at the end."""
-    check(frames, f"{what}: no events")
-    check_eq([f["data"]["seq"] for f in frames],
-             list(range(1, len(frames) + 1)), f"{what}: seqs")
-    check(all(f["data"]["chat_session_id"] == run_id for f in frames),
-          f"{what}: events of another run")
-    types = [f["type"] for f in frames]
-    check_eq(types[0], "chat_session_start", f"{what}: first event")
-    check_eq(types[-1], last_type, f"{what}: last event")
-    check_eq(sum(t in TERMINAL for t in types), 1, f"{what}: terminal events")
-
-
-def check_answer_63(frames, run_id, what):
-    check_run_frames(frames, run_id, "done", what)
-    content = frames[-1]["data"]["content"]
-    check_eq(content, answer_of(frames), f"{what}: done.content vs chunks")
-    check("63" in content, f"{what}: no 63 in {content!r}")
-    return content
-
-
 def cancel_quietly(server, run_id):
     """Ends a run a case left behind; a finished run is fine too."""
     reply = post(server, f"/api/agent/{run_id}/cancel")
@@ -645,86 +544,12 @@ def kind_specs(fx):
 # -- WebSocket ----------------------------------------------------------------
 
 
-class Frame(dict):
-    """A received frame; `raw` is the text as sent."""
-    raw = ""
-
-
-def connect(server, path="/ws/chat"):
-    return websockets.connect(server.ws_url(path), max_size=None,
-                              ping_interval=None,
-                              open_timeout=FRAME_TIMEOUT_S, close_timeout=5)
-
-
-async def recv_json(ws, timeout=FRAME_TIMEOUT_S):
-    text = await asyncio.wait_for(ws.recv(), timeout)
-    check(isinstance(text, str), f"expected a text frame, got {text!r}")
-    frame = Frame(json.loads(text))
-    frame.raw = text
-    check("type" in frame, f"not a frame: {text}")
-    return frame
-
-
-async def greeting(ws):
-    first, second = await recv_json(ws), await recv_json(ws)
-    check_eq([first["type"], second["type"]], ["connected", "session_start"],
-             "greeting types")
-    return first["data"]["session_id"]
-
-
-async def read_until(ws, stop, what, timeout=FRAME_TIMEOUT_S):
-    frames = []
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        try:
-            frame = await recv_json(ws, max(left, 0.001))
-        except asyncio.TimeoutError:
-            raise Failure(f"no {what} within {timeout} s; got "
-                          f"{[f['type'] for f in frames]}") from None
-        frames.append(frame)
-        if stop(frame):
-            return frames
-
-
-def of_run(kind, run_id):
-    return lambda f: (f["type"] == kind
-                      and f["data"].get("chat_session_id") == run_id)
-
-
-def run_of(frames, run_id):
-    return [f for f in frames if f["data"].get("chat_session_id") == run_id]
-
-
-_fences = iter(range(1, 1 << 30))
-
-
-async def fence(ws):
-    """Frames the server sent before answering a fresh ping."""
-    token = f"fence-{next(_fences)}"
-    await ws.send(json.dumps({"type": "ping", "data": {"timestamp": token}}))
-    frames = await read_until(
-        ws, lambda f: f["type"] == "pong" and f["data"]["timestamp"] == token,
-        f"pong {token}")
-    return frames[:-1]
-
-
 def ahttp(fn, *args, **kw):
     """A blocking client call off the event loop."""
     return asyncio.to_thread(fn, *args, **kw)
 
 
 # -- the cases ----------------------------------------------------------------
-
-CASES = []
-
-
-def case(server_key):
-    def register(fn):
-        CASES.append((fn.__name__, server_key, fn))
-        return fn
-    return register
-
 
 # ---- system routes
 
@@ -1543,7 +1368,7 @@ async def parity_websocket_and_sse(server):
         ws_run = frames[-1]["data"]["chat_session_id"]
         frames = run_of(frames, ws_run)
         ws_content = check_answer_63(frames, ws_run, "WebSocket run")
-        check_eq(await fence(ws), [], "frames after done")
+        check_eq(await fence(ws, "data"), [], "frames after done")
 
     def over_sse():
         stream = SseStream(server, "/api/agent/run_agent?stream=true",
@@ -1617,9 +1442,9 @@ async def rest_cancel_while_websocket_watches(server):
             reply = await ahttp(post, server, f"/api/agent/{run_id}/cancel")
             check_eq(check_ok(reply, 200, "cancel"),
                      {"run_id": run_id, "status": "cancelled"}, "cancel")
-            frames += await read_until(ws, of_run("cancelled", run_id),
+            frames += await read_until(ws, of_type("cancelled", run_id),
                                        "cancelled")
-            check_eq(await fence(ws), [], "frames after cancelled")
+            check_eq(await fence(ws, "data"), [], "frames after cancelled")
         frames = run_of(frames, run_id)
         check_run_frames(frames, run_id, "cancelled", "WebSocket view")
         check_eq(await ahttp(run_events, server, run_id), list(frames),
@@ -1646,7 +1471,7 @@ async def websocket_cancel_while_sse_watches(server):
                 "chat_session_id": run_id}}))
             while (ev := await ahttp(reader.next)) is not None:
                 events.append(ev)
-            check_eq(await fence(ws), [], "WebSocket frames after cancel")
+            check_eq(await fence(ws, "data"), [], "WebSocket frames after cancel")
         frames = [e["frame"] for e in events]
         check_run_frames(frames, run_id, "cancelled", "SSE view")
         check_eq(await ahttp(run_events, server, run_id), frames,
@@ -2380,63 +2205,20 @@ def server_args(dirs):
     }
 
 
-def run_case(fn, server):
-    if asyncio.iscoroutinefunction(fn):
-        async def bounded():
-            await asyncio.wait_for(fn(server), CASE_TIMEOUT_S)
-        asyncio.run(bounded())
-    else:
-        fn(server)
-
-
-def run_cases(servers, only):
-    failures = 0
-    for name, key, fn in CASES:
-        if only and name not in only:
-            continue
-        began = time.monotonic()
-        try:
-            run_case(fn, servers[key])
-            print(f"PASS {name} ({time.monotonic() - began:.1f} s)",
-                  flush=True)
-        except Exception:  # a failing case must not stop the others
-            failures += 1
-            print(f"FAIL {name}", flush=True)
-            traceback.print_exc()
-            sys.stderr.flush()
-    return failures
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--parleyd", required=True, help="path to parleyd")
-    parser.add_argument("cases", nargs="*", help="run only these cases")
-    args = parser.parse_args()
-    print(f"websockets {websockets.__version__}", flush=True)
-    began = time.monotonic()
+    args = parse_args(__doc__, with_cases=True)
     root = tempfile.mkdtemp(prefix="parley-rest-")
     dirs = {k: os.path.join(root, k) for k in ("fast", "slow", "idle",
                                                 "empty")}
     os.mkdir(dirs["empty"])
-    servers = {}
-    failures = 0
+
+    def prepare(key, server):
+        server.upload_dir = dirs[key]
     try:
-        for key, extra in server_args(dirs).items():
-            servers[key] = Server(args.parleyd, *extra)
-            servers[key].upload_dir = dirs[key]
-        failures += run_cases(servers, set(args.cases))
+        return run_suite(args.parleyd, server_args(dirs),
+                         only=set(args.cases), timed=True, prepare=prepare)
     finally:
-        for key, server in servers.items():
-            code = server.stop()
-            if code == 0:
-                print(f"PASS server '{key}' exited with 0 on SIGTERM")
-            else:
-                failures += 1
-                print(f"FAIL server '{key}' exited with {code} on SIGTERM")
         shutil.rmtree(root, ignore_errors=True)
-    print(f"{failures} failure(s)" if failures else "all passed",
-          f"in {time.monotonic() - began:.1f} s", flush=True)
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":
