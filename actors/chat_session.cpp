@@ -31,6 +31,15 @@ struct run_slot {
   std::string thinking;
   /// True from the terminal event on: later events of the run are stale.
   bool ending = false;
+  /// The run ended but the store has not acknowledged its run_fin (it was
+  /// down): retried, with the messages the run leaves, until it does.
+  bool fin_pending = false;
+  bool fin_in_flight = false;
+  std::vector<message_record> fin_messages;
+
+  bool saved() const {
+    return !fin_pending && !fin_in_flight && unsaved == log.size();
+  }
 };
 
 struct chat_session_state {
@@ -73,18 +82,80 @@ void add_unique(std::vector<subscriber_actor>& xs, const subscriber_actor& x) {
     xs.push_back(x);
 }
 
+/// Tries the store again after options.store_retry (it failed or timed out).
+void retry_later(session_ptr self) {
+  auto& st = self->state;
+  if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->delayed_send(self, st.deps.options.store_retry, flush_atom::value);
+  }
+}
+
+/// After a failed write of log[from..]: those events go again with the next
+/// flush (the store keeps the first copy of a seq, so overlaps are fine).
+void unsaved_from(session_ptr self, const std::string& run_id, size_t from) {
+  auto& st = self->state;
+  if (auto i = st.runs.find(run_id); i != st.runs.end()) {
+    i->second.unsaved = std::min(i->second.unsaved, from);
+    retry_later(self);
+  }
+}
+
+void forget_old_runs(session_ptr self);
+
+/// Sends a finished run's run_fin (again): its unsaved events, final record
+/// and messages, in one store call.
+void send_fin(session_ptr self, run_slot& slot) {
+  auto& st = self->state;
+  auto from = slot.unsaved;
+  std::vector<event_frame> rest(slot.log.begin() + from, slot.log.end());
+  slot.unsaved = slot.log.size();
+  slot.fin_in_flight = true;
+  auto run_id = slot.record.id;
+  self
+    ->request(st.deps.store, st.deps.options.store_timeout, run_fin_atom::value,
+              slot.record, std::move(rest), slot.fin_messages)
+    .then(
+      [self, run_id](caf::ok_atom) {
+        auto& st = self->state;
+        if (auto i = st.runs.find(run_id); i != st.runs.end()) {
+          i->second.fin_in_flight = false;
+          i->second.fin_pending = false;
+          i->second.fin_messages.clear();
+        }
+        if (auto& log = st.deps.log)
+          log->info("run {}: saved after the store came back", run_id);
+        forget_old_runs(self);
+      },
+      [self, run_id, from](const caf::error& err) {
+        log_store_error(self, "run_fin (retry)")(err);
+        if (auto i = self->state.runs.find(run_id); i != self->state.runs.end())
+          i->second.fin_in_flight = false;
+        unsaved_from(self, run_id, from);
+      });
+}
+
 void flush(session_ptr self) {
   auto& st = self->state;
   for (auto& [id, slot] : st.runs) {
+    if (slot.fin_pending) {
+      if (!slot.fin_in_flight)
+        send_fin(self, slot);
+      continue;
+    }
     if (slot.unsaved == slot.log.size())
       continue;
-    std::vector<event_frame> batch(slot.log.begin() + slot.unsaved,
-                                   slot.log.end());
+    auto from = slot.unsaved;
+    std::vector<event_frame> batch(slot.log.begin() + from, slot.log.end());
     slot.unsaved = slot.log.size();
     self
       ->request(st.deps.store, st.deps.options.store_timeout,
                 ev_add_atom::value, id, std::move(batch))
-      .then([](caf::ok_atom) {}, log_store_error(self, "ev_add"));
+      .then([](caf::ok_atom) {},
+            [self, run_id = id, from](const caf::error& err) {
+              log_store_error(self, "ev_add")(err);
+              unsaved_from(self, run_id, from);
+            });
   }
 }
 
@@ -120,7 +191,12 @@ void publish(session_ptr self, run_slot& slot, const event_frame& frame) {
 
 void forget_old_runs(session_ptr self) {
   auto& st = self->state;
+  // A run the store does not have yet stays (and so do the ones after it):
+  // its log in memory is the only copy.
   while (st.finished.size() > st.deps.options.recent_runs_kept) {
+    auto i = st.runs.find(st.finished.front());
+    if (i != st.runs.end() && !i->second.saved())
+      break;
     st.runs.erase(st.finished.front());
     st.finished.pop_front();
   }
@@ -170,9 +246,10 @@ void finish(session_ptr self, run_slot& slot, run_event terminal,
       id, st.conversation_id, "assistant", slot.answer, slot.thinking,
       terminal.usage.completion_tokens, slot.record.id, now});
   }
-  std::vector<event_frame> rest(slot.log.begin() + slot.unsaved,
-                                slot.log.end());
+  auto from = slot.unsaved;
+  std::vector<event_frame> rest(slot.log.begin() + from, slot.log.end());
   slot.unsaved = slot.log.size();
+  slot.fin_messages = messages;
   if (st.active == slot.record.id)
     st.active.clear();
   auto run_id = slot.record.id;
@@ -192,12 +269,22 @@ void finish(session_ptr self, run_slot& slot, run_event terminal,
   self
     ->request(st.deps.store, st.deps.options.store_timeout, run_fin_atom::value,
               slot.record, std::move(rest), std::move(messages))
-    .await([done](caf::ok_atom) { done(); },
-           [self, done](const caf::error& err) {
-             log_store_error(self, "run_fin")(err);
-             // The clients still learn that the run ended.
-             done();
-           });
+    .await(
+      [self, done, run_id](caf::ok_atom) {
+        if (auto i = self->state.runs.find(run_id); i != self->state.runs.end())
+          i->second.fin_messages.clear();
+        done();
+      },
+      [self, done, run_id, from](const caf::error& err) {
+        log_store_error(self, "run_fin")(err);
+        // The clients still learn that the run ended (streams in
+        // progress go on while the store is away); its log stays here
+        // and is written when the store is back.
+        if (auto i = self->state.runs.find(run_id); i != self->state.runs.end())
+          i->second.fin_pending = true;
+        unsaved_from(self, run_id, from);
+        done();
+      });
 }
 
 run_event event_of(event_kind kind) {

@@ -21,6 +21,9 @@ struct server_options {
   /// How long an actor waits for the store before answering
   /// storage_unavailable.
   std::chrono::milliseconds store_timeout{5000};
+  /// After a failed store write, how long a chat session waits before it
+  /// writes the run's unsaved events (and final record) again.
+  std::chrono::milliseconds store_retry{1000};
   /// Events of a run are written to the store in batches of at most this
   /// many, or every flush_interval, whichever comes first.
   size_t event_batch = 128;
