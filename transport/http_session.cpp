@@ -125,16 +125,27 @@ void http_session::watch_for_hangup(std::function<void()> on_abandon) {
   stream_.socket().async_wait(
     net::ip::tcp::socket::wait_read,
     [self = shared_from_this(),
-     on_abandon = std::move(on_abandon)](beast::error_code ec) {
+     on_abandon = std::move(on_abandon)](beast::error_code ec) mutable {
       if (!self->watching_ || ec)
         return;
+      // Readiness alone proves nothing (it can be reported without data):
+      // only a peek that reads end-of-stream means the client hung up.
+      auto& socket = self->stream_.socket();
+      char byte;
+      beast::error_code peek_error;
+      socket.non_blocking(true, peek_error);
+      auto n = socket.receive(net::buffer(&byte, 1),
+                              net::socket_base::message_peek, peek_error);
+      if (peek_error == net::error::would_block
+          || peek_error == net::error::try_again)
+        return self->watch_for_hangup(std::move(on_abandon));
       self->watching_ = false;
+      if (n > 0)
+        return; // a pipelined request: read after this answer
+      // End of stream or a reset: the client is gone.
+      on_abandon();
       beast::error_code ignored;
-      if (self->stream_.socket().available(ignored) == 0) {
-        // Readable with nothing to read: the client hung up.
-        on_abandon();
-        self->stream_.socket().close(ignored);
-      }
+      socket.close(ignored);
     });
 }
 
