@@ -56,6 +56,8 @@ using update_atom = caf::atom_constant<caf::atom("update")>;
 using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
 using forget_atom = caf::atom_constant<caf::atom("forget")>;
 using ev_drop_atom = caf::atom_constant<caf::atom("ev_drop")>;
+using health_atom = caf::atom_constant<caf::atom("health")>;
+using run_live_atom = caf::atom_constant<caf::atom("run_live")>;
 using run_put_atom = caf::atom_constant<caf::atom("run_put")>;
 using run_get_atom = caf::atom_constant<caf::atom("run_get")>;
 using ev_add_atom = caf::atom_constant<caf::atom("ev_add")>;
@@ -234,6 +236,11 @@ using store_actor = caf::typed_actor<
   // Drops the event logs of a conversation's finished runs; replies with
   // how many runs lost theirs.
   caf::replies_to<ev_drop_atom, std::string>::with<uint64_t>,
+  // Answers when the store can serve requests (GET /ready).
+  caf::replies_to<health_atom>::with<caf::ok_atom>,
+  // The runs whose record still says queued or running: at start-up these
+  // are the ones the last process left behind.
+  caf::replies_to<run_live_atom>::with<std::vector<run_record>>,
   caf::replies_to<run_put_atom, run_record>::with<caf::ok_atom>,
   caf::replies_to<run_get_atom, std::string>::with<run_record>,
   caf::replies_to<ev_add_atom, std::string,

@@ -18,9 +18,11 @@
 
 #include "actors/chat_registry.hpp"
 #include "actors/connection_registry.hpp"
+#include "actors/recovery.hpp"
 #include "actors/resources.hpp"
 #include "actors/system_config.hpp"
 #include "storage/memory_store.hpp"
+#include "storage/redis_store.hpp"
 #include "transport/server.hpp"
 #include "transport/url.hpp"
 
@@ -34,6 +36,9 @@ struct cli_options {
   size_t max_frame_bytes = 1 << 20;
   int64_t heartbeat_s = 30;
   std::string store = "memory";
+  std::string redis_url = "redis://127.0.0.1:6379/0";
+  std::string redis_prefix = "parley:";
+  size_t redis_connections = 1;
   std::vector<std::string> cors_origins;
   std::string docs_dir = PARLEY_DEFAULT_DOCS_DIR;
   std::string upload_dir = "data/uploads";
@@ -90,8 +95,26 @@ void add_options(CLI::App& app, cli_options& opts) {
                 "How long POST /api/chat/send waits for its answer")
     ->check(CLI::Range(int64_t{1}, int64_t{86400}))
     ->capture_default_str();
-  app.add_option("--store", opts.store, "Where conversations are kept")
-    ->check(CLI::IsMember({"memory"}))
+  app
+    .add_option("--store", opts.store,
+                "Where resources, runs and event logs are kept: memory (gone "
+                "at exit) or redis")
+    ->check(CLI::IsMember({"memory", "redis"}))
+    ->capture_default_str();
+  app
+    .add_option("--redis-url", opts.redis_url,
+                "The Redis server of --store redis: redis://HOST[:PORT][/DB]")
+    ->envname("PARLEY_REDIS_URL")
+    ->capture_default_str();
+  app
+    .add_option("--redis-prefix", opts.redis_prefix,
+                "Prefix of every Redis key, so deployments can share a Redis")
+    ->capture_default_str();
+  app
+    .add_option("--redis-connections", opts.redis_connections,
+                "Redis connections (one thread each); 1 keeps every write in "
+                "the order it was made")
+    ->check(CLI::Range(size_t{1}, size_t{64}))
     ->capture_default_str();
 }
 
@@ -130,6 +153,25 @@ parley::server_config transport_config(const cli_options& opts,
   return cfg;
 }
 
+/// The store --store names, or a null handle after saying why not.
+parley::store_actor make_store(caf::actor_system& sys, const cli_options& opts,
+                               const parley::logger_ptr& log) {
+  if (opts.store == "memory")
+    return parley::spawn_memory_store(sys);
+  auto cfg = parley::parse_redis_url(opts.redis_url);
+  if (!cfg) {
+    std::cerr << "--redis-url: expected redis://HOST[:PORT][/DB], got '"
+              << opts.redis_url << "'\n";
+    return {};
+  }
+  cfg->prefix = opts.redis_prefix;
+  cfg->connections = opts.redis_connections;
+  cfg->log = log;
+  log->info("store: redis at {}:{} db {} prefix '{}'", cfg->host, cfg->port,
+            cfg->db, cfg->prefix);
+  return parley::spawn_redis_store(sys, std::move(*cfg));
+}
+
 /// Waits until at most `left` actors run, or `timeout` passed. Bounded, so
 /// a run still streaming cannot keep the process alive.
 bool await_running(caf::actor_system& sys, size_t left,
@@ -149,11 +191,11 @@ void stop_actors(caf::actor_system& sys, const parley::logger_ptr& log,
                  const parley::connection_registry_actor& connections,
                  const parley::chat_registry_actor& chats,
                  const parley::resources_actor& resources,
-                 const parley::store_actor& store) {
+                 const parley::store_actor& store, size_t store_actors) {
   caf::anon_send_exit(connections, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(chats, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(resources, caf::exit_reason::user_shutdown);
-  await_running(sys, 1, std::chrono::seconds(2));
+  await_running(sys, store_actors, std::chrono::seconds(2));
   caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
   if (!await_running(sys, 0, std::chrono::seconds(3))) {
     log->warn("{} actors still running at exit; not waiting for them",
@@ -181,7 +223,13 @@ int main(int argc, char** argv) {
 
   parley::parley_config cfg;
   caf::actor_system sys{cfg};
-  auto store = parley::spawn_memory_store(sys);
+  auto store = make_store(sys, opts, log);
+  if (!store)
+    return 2;
+  // The store's own actors: a Redis store is a front and its workers.
+  size_t store_actors = opts.store == "redis" ? 1 + opts.redis_connections : 1;
+  // Runs the last process left in flight end as interrupted.
+  parley::spawn_run_recovery(sys, store, options, log);
   auto chats = parley::spawn_chat_registry(
     sys, parley::chat_session_deps{store, options, log});
   auto connections = parley::spawn_connection_registry(sys);
@@ -193,10 +241,10 @@ int main(int argc, char** argv) {
               dir_error.message());
   parley::server srv{
     sys, transport_config(opts, *listen),
-    parley::server_deps{chats, resources, connections, options, log}};
+    parley::server_deps{chats, resources, store, connections, options, log}};
   if (auto ec = srv.start()) {
     log->error("cannot listen on {}: {}", opts.listen, ec.message());
-    stop_actors(sys, log, connections, chats, resources, store);
+    stop_actors(sys, log, connections, chats, resources, store, store_actors);
     return 1;
   }
   auto host = srv.host();
@@ -208,7 +256,7 @@ int main(int argc, char** argv) {
   srv.run_until_stopped();
   log->info("stopped serving; stopping actors");
   // The server (and its sockets) goes after the actors holding its sinks.
-  stop_actors(sys, log, connections, chats, resources, store);
+  stop_actors(sys, log, connections, chats, resources, store, store_actors);
   log->flush();
   return 0;
 }

@@ -124,8 +124,8 @@ struct memory_store_state {
       if (!ids.empty())
         return make_error(error_code::conflict,
                           kind + " " + id + " is still referenced by "
-                            + rule.kind + " " + ids.front() + " ("
-                            + rule.field + "); delete or change that first");
+                            + rule.kind + " " + ids.front() + " (" + rule.field
+                            + "); delete or change that first");
     }
     for (auto& rule : cascades) {
       auto ids = kinds[rule.kind].index[key_of({rule.field, id})];
@@ -177,6 +177,14 @@ memory_store(store_actor::stateful_pointer<memory_store_state> self) {
         if (rec.conversation_id == conversation_id && is_final(rec.status))
           dropped += st.events.erase(id);
       return dropped;
+    },
+    [](health_atom) { return caf::ok_atom::value; },
+    [&st](run_live_atom) {
+      std::vector<run_record> out;
+      for (auto& [id, rec] : st.runs)
+        if (!is_final(rec.status))
+          out.push_back(rec);
+      return out;
     },
     [&st](run_put_atom, run_record& rec) {
       st.runs[rec.id] = std::move(rec);

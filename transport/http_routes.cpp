@@ -61,6 +61,18 @@ route_result broadcast(rest_call& call) {
     broadcast_atom::value, std::move(std::get<std::string>(message)));
 }
 
+/// Ready to serve: the store answers. Load balancers stop sending traffic
+/// while it does not (/health stays 200: the process is alive).
+route_result ready(rest_call& call) {
+  return ask<caf::ok_atom>(
+    call, call.ctx.deps.store,
+    [](reply_to to, caf::ok_atom) {
+      return json_response(to, http::status::ok,
+                           R"({"status":"ready","storage":"up"})");
+    },
+    health_atom::value);
+}
+
 route_result openapi(rest_call& call) {
   return json_reply(call, http::status::ok, call.ctx.openapi);
 }
@@ -206,6 +218,14 @@ std::vector<rest_route> system_routes() {
      {},
      {{200, "alive", "Health"}},
      health},
+    {v::get,
+     "/ready",
+     "system",
+     "Readiness: 200 while the store answers, 503 while it does not",
+     "",
+     {},
+     {{200, "ready", "Ready"}, {503, "the store is unavailable", "Error"}},
+     ready},
     {v::get,
      "/connections",
      "system",

@@ -151,6 +151,8 @@ const std::map<std::string, std::string>& fixed_schemas() {
      R"({"type":"object","required":["name","description"],"properties":{"name":{"type":"string"},"description":{"type":"string"},"example":{"type":"string"}}})"},
     {"ImageUpload",
      R"({"type":"object","required":["url","content_type","size"],"properties":{"url":{"type":"string"},"content_type":{"type":"string"},"size":{"type":"integer"}}})"},
+    {"Ready",
+     R"({"type":"object","required":["status","storage"],"properties":{"status":{"type":"string"},"storage":{"type":"string"}}})"},
     {"Health",
      R"({"type":"object","required":["status"],"properties":{"status":{"type":"string"}}})"},
     {"Connections",

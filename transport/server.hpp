@@ -66,6 +66,8 @@ struct server_config {
 struct server_deps {
   chat_registry_actor chats;
   resources_actor resources;
+  /// Asked directly only for GET /ready.
+  store_actor store;
   connection_registry_actor connections;
   server_options options;
   logger_ptr log;
