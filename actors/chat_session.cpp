@@ -338,7 +338,8 @@ void launch(session_ptr self, run_slot& slot) {
   auto start = event_of(event_kind::chat_session_start);
   start.conversation_id = st.conversation_id;
   publish(self, slot, stamp(slot, start));
-  schedule_flush(self, slot);
+  // At once, not batched: a run that exists has its first event stored.
+  flush(self);
   self
     ->request(st.deps.store, st.deps.options.store_timeout, run_put_atom::value,
               slot.record)
@@ -398,6 +399,37 @@ run_slot& admit(session_ptr self, run_request& req,
   return slot;
 }
 
+/// Admits a checked request and starts it, queues it, or has it replace
+/// the run in flight; answers `rp`.
+void admit_and_start(session_ptr self, run_request& req, subscriber_actor& sub,
+                     caf::typed_response_promise<run_ticket> rp) {
+  auto& st = self->state;
+  auto busy = !st.active.empty();
+  if (busy && req.strategy == multitask_strategy::reject) {
+    rp.deliver(make_error(error_code::conflict,
+                          "conversation " + st.conversation_id
+                            + " already has run " + st.active + " in flight"));
+    return;
+  }
+  admit(self, req, sub);
+  if (!busy || req.strategy == multitask_strategy::enqueue) {
+    st.queued.push_back(req.run_id);
+    start_next_queued(self);
+    rp.deliver(run_ticket{st.runs[req.run_id].record, true});
+    return;
+  }
+  // interrupt or rollback: the run in flight ends (its `cancelled` goes out)
+  // before this one says `chat_session_start`.
+  st.queued.push_front(req.run_id);
+  auto run_id = req.run_id;
+  cancel_slot(self, st.runs[st.active],
+              req.strategy != multitask_strategy::rollback,
+              [self, rp, run_id](const run_record&) mutable {
+                start_next_queued(self);
+                rp.deliver(run_ticket{self->state.runs[run_id].record, true});
+              });
+}
+
 caf::result<run_ticket> start_run(session_ptr self, run_request& req,
                                   subscriber_actor& sub) {
   auto& st = self->state;
@@ -411,28 +443,31 @@ caf::result<run_ticket> start_run(session_ptr self, run_request& req,
   }
   if (req.agent_name.empty())
     req.agent_name = st.agent_name;
-  auto busy = !st.active.empty();
-  if (busy && req.strategy == multitask_strategy::reject)
+  if (!st.active.empty() && req.strategy == multitask_strategy::reject)
     return make_error(error_code::conflict, "conversation " + st.conversation_id
                                               + " already has run " + st.active
                                               + " in flight");
-  admit(self, req, sub);
-  if (!busy || req.strategy == multitask_strategy::enqueue) {
-    st.queued.push_back(req.run_id);
-    start_next_queued(self);
-    return run_ticket{st.runs[req.run_id].record, true};
-  }
-  // interrupt or rollback: the run in flight ends (its `cancelled` goes out)
-  // before this one says `chat_session_start`.
-  st.queued.push_front(req.run_id);
+  // Whoever is told that the run started can find it after a crash: its
+  // record is stored first. `await` keeps this conversation's other
+  // messages (and a repeat of this request) waiting meanwhile.
+  auto now = unix_time_ms();
+  run_record rec{req.run_id,
+                 st.conversation_id,
+                 req.agent_name,
+                 req.message,
+                 run_status::queued,
+                 {},
+                 {},
+                 0,
+                 now,
+                 now};
   auto rp = self->make_response_promise<run_ticket>();
-  auto run_id = req.run_id;
-  cancel_slot(self, st.runs[st.active],
-              req.strategy != multitask_strategy::rollback,
-              [self, rp, run_id](const run_record&) mutable {
-                start_next_queued(self);
-                rp.deliver(run_ticket{self->state.runs[run_id].record, true});
-              });
+  self
+    ->request(st.deps.store, st.deps.options.store_timeout, run_put_atom::value,
+              std::move(rec))
+    .await([self, req, sub,
+            rp](caf::ok_atom) mutable { admit_and_start(self, req, sub, rp); },
+           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
   return rp;
 }
 
@@ -471,6 +506,10 @@ caf::result<run_record> stored_record(session_ptr self, const std::string& id) {
 /// take a partial replay for the whole story.
 caf::error missing_history(const run_record& rec, uint64_t after,
                            const std::vector<event_frame>& xs) {
+  // An interrupted run's log has a known gap before its closing event (what
+  // the dead process streamed but had not saved); its status says so.
+  if (rec.status == run_status::interrupted && !xs.empty())
+    return {};
   bool expected_some = rec.last_seq > after;
   if ((expected_some && xs.empty())
       || (!xs.empty() && xs.front().seq != after + 1))

@@ -13,14 +13,14 @@ namespace parley {
 namespace {
 
 /// The record and closing event of a run the process died under.
-std::pair<run_record, event_frame> interrupted(run_record rec) {
+std::pair<run_record, event_frame> interrupted(run_record rec, uint64_t skip) {
   rec.status = run_status::interrupted;
   rec.error = "the server stopped while this run was in flight";
   rec.updated_at_ms = unix_time_ms();
   run_event ev;
   ev.kind = event_kind::error;
   ev.chat_session_id = rec.id;
-  ev.seq = rec.last_seq + 1;
+  ev.seq = rec.last_seq + 1 + skip;
   ev.timestamp_ms = rec.updated_at_ms;
   ev.error_code = "interrupted";
   ev.message = rec.error;
@@ -54,7 +54,18 @@ void spawn_run_recovery(caf::actor_system& sys, store_actor store,
                  left](const std::vector<event_frame>& later) mutable {
                   if (!later.empty())
                     left.last_seq = later.back().seq;
-                  auto [rec, frame] = interrupted(std::move(left));
+                  // Events streamed in the last flush interval before the
+                  // crash were not saved: say where the stored log ends.
+                  auto stored = left.last_seq;
+                  // The dead process may have streamed events it had not
+                  // saved yet (at most two batches: one being written, one
+                  // filling): the closing event is numbered past them, so a
+                  // client resuming from the last event it saw still gets
+                  // it.
+                  auto [rec, frame]
+                    = interrupted(std::move(left), 2 * options.event_batch);
+                  rec.error += "; events after seq " + std::to_string(stored)
+                               + " may not have been saved";
                   auto id = rec.id;
                   self
                     ->request(store, options.store_timeout, run_fin_atom::value,
