@@ -39,6 +39,7 @@ struct cli_options {
   std::string redis_url = "redis://127.0.0.1:6379/0";
   std::string redis_prefix = "parley:";
   size_t redis_connections = 1;
+  int64_t event_retention_h = 7 * 24;
   std::vector<std::string> cors_origins;
   std::string docs_dir = PARLEY_DEFAULT_DOCS_DIR;
   std::string upload_dir = "data/uploads";
@@ -111,6 +112,12 @@ void add_options(CLI::App& app, cli_options& opts) {
                 "Prefix of every Redis key, so deployments can share a Redis")
     ->capture_default_str();
   app
+    .add_option("--event-retention-h", opts.event_retention_h,
+                "How long Redis keeps a finished run's event log (its "
+                "record and messages stay)")
+    ->check(CLI::Range(int64_t{1}, int64_t{24 * 3650}))
+    ->capture_default_str();
+  app
     .add_option("--redis-connections", opts.redis_connections,
                 "Redis connections (one thread each); 1 keeps every write in "
                 "the order it was made")
@@ -166,6 +173,7 @@ parley::store_actor make_store(caf::actor_system& sys, const cli_options& opts,
   }
   cfg->prefix = opts.redis_prefix;
   cfg->connections = opts.redis_connections;
+  cfg->event_retention = std::chrono::hours(opts.event_retention_h);
   cfg->log = log;
   log->info("store: redis at {}:{} db {} prefix '{}'", cfg->host, cfg->port,
             cfg->db, cfg->prefix);

@@ -21,8 +21,21 @@ namespace {
 
 constexpr std::string_view ws_prefix = "/ws/chat";
 
+/// Liveness, with the store's state beside it: always 200 while the
+/// process serves (a load balancer asks /ready for the store).
 route_result health(rest_call& call) {
-  return json_reply(call, http::status::ok, R"({"status":"ok"})");
+  auto& ctx = call.ctx;
+  ask_actor<caf::ok_atom>(
+    ctx.sys, ctx.actor_lease, call.ex, ctx.deps.store,
+    std::chrono::milliseconds{1000},
+    [to = reply_to_of(call.req),
+     respond = call.respond](caf::expected<caf::ok_atom> up) {
+      respond(json_response(to, http::status::ok,
+                            up ? R"({"status":"ok","storage":"up"})"
+                               : R"({"status":"ok","storage":"down"})"));
+    },
+    health_atom::value);
+  return response_pending{};
 }
 
 std::string connections_json(const std::vector<std::string>& ids) {

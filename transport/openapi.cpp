@@ -154,7 +154,7 @@ const std::map<std::string, std::string>& fixed_schemas() {
     {"Ready",
      R"({"type":"object","required":["status","storage"],"properties":{"status":{"type":"string"},"storage":{"type":"string"}}})"},
     {"Health",
-     R"({"type":"object","required":["status"],"properties":{"status":{"type":"string"}}})"},
+     R"({"type":"object","required":["status","storage"],"properties":{"status":{"type":"string","const":"ok"},"storage":{"type":"string","enum":["up","down"]}}})"},
     {"Connections",
      R"({"type":"object","required":["active_connections","session_ids"],"properties":{"active_connections":{"type":"integer"},"session_ids":{"type":"array","items":{"type":"string"}}}})"},
     {"BroadcastRequest",

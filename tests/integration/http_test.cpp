@@ -40,7 +40,7 @@ TEST_CASE("GET /health answers ok", "[integration]") {
   auto reply = http_request(srv.port(), http::verb::get, "/health");
   CHECK(reply.status == 200);
   CHECK(reply.header("Content-Type") == "application/json");
-  CHECK(reply.body == R"({"status":"ok"})");
+  CHECK(reply.body == R"({"status":"ok","storage":"up"})");
   check_clean_exit(srv);
 }
 

@@ -437,7 +437,7 @@ def redis_fault_and_recovery(env):
                 "storage_unavailable", "POST with Redis down")
     check(time.monotonic() - began < 3 * HTTP_TIMEOUT_S, "slow answers")
     check_eq(check_ok(get(server, "/health"), 200, "/health"),
-             {"status": "ok"}, "/health body")
+             {"status": "ok", "storage": "down"}, "/health body")
 
     env.redis.start()
     wait_for("/ready answers 200 again",

@@ -557,7 +557,7 @@ def ahttp(fn, *args, **kw):
 @case("fast")
 def health_connections_broadcast(server):
     reply = get(server, "/health")
-    check_eq((reply.status, reply.json), (200, {"status": "ok"}), "/health")
+    check_eq((reply.status, reply.json), (200, {"status": "ok", "storage": "up"}), "/health")
     check(reply.header("Content-Type").startswith("application/json"),
           "health Content-Type")
     body = check_ok(get(server, "/connections"), 200, "/connections")

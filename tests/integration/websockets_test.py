@@ -172,7 +172,7 @@ async def oversized_frame_closes_1009(server):
 @case("fast")
 async def connections_and_broadcast(server):
     status, body = http(server, "GET", "/health")
-    check_eq((status, body), (200, {"status": "ok"}), "/health")
+    check_eq((status, body), (200, {"status": "ok", "storage": "up"}), "/health")
     async with connect(server, "/ws/chat/py-a") as a, \
             connect(server, "/ws/chat/py-b") as b:
         check_eq(await greeting(a), "py-a", "session id of a")
