@@ -23,6 +23,7 @@
 #include "actors/system_config.hpp"
 #include "storage/memory_store.hpp"
 #include "storage/redis_store.hpp"
+#include "transport/origin_check.hpp"
 #include "transport/server.hpp"
 #include "transport/url.hpp"
 
@@ -45,6 +46,10 @@ struct cli_options {
   std::string upload_dir = "data/uploads";
   int64_t sse_keep_alive_s = 15;
   int64_t chat_timeout_s = 300;
+  std::vector<std::string> allowed_origins;
+  size_t max_conns_per_ip = 256;
+  int64_t header_timeout_s = 10;
+  int64_t ws_idle_timeout_s = 120;
 };
 
 void add_options(CLI::App& app, cli_options& opts) {
@@ -125,6 +130,42 @@ void add_options(CLI::App& app, cli_options& opts) {
     ->capture_default_str();
 }
 
+/// The transport's defences against abusive clients (docs/limits.md).
+void add_limit_options(CLI::App& app, cli_options& opts) {
+  app
+    .add_option("--allowed-origin", opts.allowed_origins,
+                "An origin (scheme://host[:port], or * for any) whose pages "
+                "may open a WebSocket besides the server's own (repeat for "
+                "several)")
+    ->take_all()
+    ->check(CLI::Validator(
+      [](std::string& x) {
+        return parley::valid_origin_pattern(x)
+                 ? std::string{}
+                 : "expected * or http(s)://HOST[:PORT] without a path, got '"
+                     + x + "'";
+      },
+      "ORIGIN"));
+  app
+    .add_option("--max-conns-per-ip", opts.max_conns_per_ip,
+                "Open TCP connections one client address may hold; the next "
+                "gets 429 (0: no limit)")
+    ->check(CLI::Range(size_t{0}, size_t{1} << 20))
+    ->capture_default_str();
+  app
+    .add_option("--header-timeout-s", opts.header_timeout_s,
+                "Deadline for a request's headers (then 408), and for an idle "
+                "keep-alive connection")
+    ->check(CLI::Range(int64_t{1}, int64_t{3600}))
+    ->capture_default_str();
+  app
+    .add_option("--ws-idle-timeout-s", opts.ws_idle_timeout_s,
+                "A WebSocket that sends nothing, not even a pong, for this "
+                "long is closed with 1001 (0: never)")
+    ->check(CLI::Range(int64_t{0}, int64_t{86400}))
+    ->capture_default_str();
+}
+
 parley::logger_ptr make_logger(const std::string& level) {
   // Owned here and handed to every layer; spdlog's global registry and
   // default logger stay untouched.
@@ -157,6 +198,10 @@ parley::server_config transport_config(const cli_options& opts,
   cfg.upload_dir = opts.upload_dir;
   cfg.sse_keep_alive = std::chrono::seconds(opts.sse_keep_alive_s);
   cfg.chat_timeout = std::chrono::seconds(opts.chat_timeout_s);
+  cfg.allowed_origins = opts.allowed_origins;
+  cfg.max_conns_per_ip = opts.max_conns_per_ip;
+  cfg.header_timeout = std::chrono::seconds(opts.header_timeout_s);
+  cfg.ws_idle_timeout = std::chrono::seconds(opts.ws_idle_timeout_s);
   return cfg;
 }
 
@@ -218,6 +263,7 @@ int main(int argc, char** argv) {
   CLI::App app{"parleyd: the Parley chat and agent server"};
   cli_options opts;
   add_options(app, opts);
+  add_limit_options(app, opts);
   CLI11_PARSE(app, argc, argv);
 
   auto listen = parley::parse_host_port(opts.listen);
@@ -228,6 +274,10 @@ int main(int argc, char** argv) {
   }
   auto log = make_logger(opts.log_level);
   auto options = actor_options(opts);
+  if (opts.ws_idle_timeout_s > 0 && opts.ws_idle_timeout_s <= opts.heartbeat_s)
+    log->warn("--ws-idle-timeout-s {} is not above --heartbeat-s {}: a quiet "
+              "client that answers every ping will still be closed as idle",
+              opts.ws_idle_timeout_s, opts.heartbeat_s);
 
   parley::parley_config cfg;
   caf::actor_system sys{cfg};

@@ -21,6 +21,8 @@ enum class error_code : uint8_t {
   timeout,                ///< the answer took longer than the caller waits
   storage_unavailable,    ///< the store did not answer in time
   internal,               ///< a bug on our side; the message says where
+  forbidden,              ///< the request is refused whoever sends it
+  too_many_connections,   ///< the client's address holds too many sockets
 };
 
 /// The wire name of `code`, e.g. "bad_json".

@@ -19,6 +19,8 @@ std::string_view to_string(error_code code) noexcept {
     case error_code::timeout: return "timeout";
     case error_code::storage_unavailable: return "storage_unavailable";
     case error_code::internal: return "internal";
+    case error_code::forbidden: return "forbidden";
+    case error_code::too_many_connections: return "too_many_connections";
   }
   return "internal";
 }

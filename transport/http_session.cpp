@@ -10,6 +10,7 @@
 #include "transport/cors.hpp"
 #include "transport/fail.hpp"
 #include "transport/http_routes.hpp"
+#include "transport/origin_check.hpp"
 #include "transport/sse_session.hpp"
 #include "transport/websocket_session.hpp"
 
@@ -34,10 +35,10 @@ bool is_parse_error(const beast::error_code& ec) {
 } // namespace
 
 http_session::http_session(net::ip::tcp::socket&& socket,
-                           transport_context_ptr ctx)
-  : stream_(std::move(socket)),
+                           transport_context_ptr ctx, connection_slot slot)
+  : slot_(std::move(slot)), stream_(std::move(socket)),
     buffer_(std::max(read_buffer_limit, ctx->cfg.max_header_bytes * 2)),
-    ctx_(std::move(ctx)) {}
+    ctx_(std::move(ctx)), header_deadline_(stream_.get_executor()) {}
 
 void http_session::run() {
   // The socket was accepted onto this session's strand; start there.
@@ -51,14 +52,52 @@ void http_session::do_read() {
   parser_->body_limit(ctx_->cfg.max_body_bytes);
   parser_->header_limit(static_cast<uint32_t>(ctx_->cfg.max_header_bytes));
   // Covers the whole request, so a slow sender (or an endless chunked body)
-  // cannot hold the connection open.
+  // cannot hold the connection open. The stream's own timeout closes the
+  // socket without a word; the head's shorter deadline is a timer of ours,
+  // so that a client trickling headers hears 408.
   stream_.expires_after(ctx_->cfg.request_timeout);
+  reading_header_ = true;
+  header_timed_out_ = false;
+  header_deadline_.expires_after(ctx_->cfg.header_timeout);
+  header_deadline_.async_wait(beast::bind_front_handler(
+    &http_session::on_header_timeout, shared_from_this()));
+  http::async_read_header(stream_, buffer_, *parser_,
+                          beast::bind_front_handler(
+                            &http_session::on_read_header, shared_from_this()));
+}
+
+void http_session::on_header_timeout(beast::error_code ec) {
+  if (ec || !reading_header_)
+    return;
+  // The pending read ends with operation_aborted; on_read answers.
+  header_timed_out_ = true;
+  stream_.cancel();
+}
+
+void http_session::on_read_header(beast::error_code ec, size_t bytes) {
+  reading_header_ = false;
+  header_deadline_.cancel();
+  if (ec || parser_->is_done())
+    return on_read(ec, bytes);
+  // The body: the whole-request deadline set in do_read still runs.
   http::async_read(
     stream_, buffer_, *parser_,
     beast::bind_front_handler(&http_session::on_read, shared_from_this()));
 }
 
 void http_session::on_read(beast::error_code ec, size_t) {
+  if (ec && header_timed_out_) {
+    // Idle between two requests is no offence: close quietly, so a client
+    // about to reuse the connection does not take a 408 for its answer.
+    if (requests_ > 0 && !parser_->got_some())
+      return do_close();
+    ctx_->deps.log->debug("request head not complete within {}s; 408",
+                          ctx_->cfg.header_timeout.count());
+    return send(error_response(
+      reply_to{11, false}, http::status::request_timeout, error_code::timeout,
+      "request headers not complete within "
+        + std::to_string(ctx_->cfg.header_timeout.count()) + " s"));
+  }
   if (ec == http::error::end_of_stream)
     return do_close();
   if (is_parse_error(ec) && ec != http::error::partial_message)
@@ -85,7 +124,26 @@ void http_session::on_bad_request(beast::error_code ec) {
                       "malformed HTTP request: " + ec.message()));
 }
 
+std::optional<http_response>
+http_session::refuse_origin(const http_request& req) const {
+  upgrade_origin seen;
+  if (auto it = req.find(http::field::origin); it != req.end())
+    seen.origin = std::string_view{it->value().data(), it->value().size()};
+  auto host = req[http::field::host];
+  seen.host = std::string_view{host.data(), host.size()};
+  seen.browser_markers = req.count("Sec-Fetch-Mode") > 0
+                         || req.count("Sec-Fetch-Site") > 0
+                         || req.count("Sec-Fetch-Dest") > 0;
+  auto why = refuse_upgrade_origin(seen, ctx_->cfg.allowed_origins);
+  if (!why)
+    return std::nullopt;
+  ctx_->deps.log->info("websocket upgrade refused (403): {}", *why);
+  return error_response(reply_to{req.version(), false}, http::status::forbidden,
+                        error_code::forbidden, *why);
+}
+
 void http_session::dispatch(http_request req) {
+  ++requests_;
   auto origin = req[http::field::origin];
   origin_.assign(origin.data(), origin.size());
   auto respond = [self = shared_from_this()](http_response res) {
@@ -96,17 +154,19 @@ void http_session::dispatch(http_request req) {
   if (auto res = std::get_if<http_response>(&result))
     return send(std::move(*res));
   if (auto ws = std::get_if<ws_target>(&result)) {
+    if (auto refused = refuse_origin(req))
+      return send(std::move(*refused));
     // The WebSocket takes the stream; this session ends when we return.
-    std::make_shared<websocket_session>(std::move(stream_), ctx_,
-                                        std::move(ws->session_id),
-                                        std::move(ws->agent_name))
+    std::make_shared<websocket_session>(
+      std::move(stream_), ctx_, std::move(ws->session_id),
+      std::move(ws->agent_name), std::move(slot_))
       ->run(std::move(req));
     return;
   }
   if (auto sse = std::get_if<sse_target>(&result)) {
     // So does an event stream.
     std::make_shared<sse_session>(std::move(stream_), ctx_, reply_to_of(req),
-                                  std::move(origin_))
+                                  std::move(origin_), std::move(slot_))
       ->run(std::move(sse->plan));
     return;
   }

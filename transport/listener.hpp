@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -38,6 +39,8 @@ class listener : public std::enable_shared_from_this<listener> {
   void do_accept();
   void on_accept(boost::beast::error_code ec,
                  boost::asio::ip::tcp::socket socket);
+  /// Answers 429 to a connection over --max-conns-per-ip and closes it.
+  void refuse(boost::asio::ip::tcp::socket socket, const std::string& address);
 
   boost::asio::io_context& ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;

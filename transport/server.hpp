@@ -39,6 +39,19 @@ struct server_config {
   size_t max_header_bytes = 16 << 10;
   /// Deadline for reading one HTTP request and writing its response.
   std::chrono::seconds request_timeout{30};
+  /// Deadline for a request's line and headers (a slowloris client trickles
+  /// them): 408 and close. Between two requests of a keep-alive connection
+  /// it is the idle timeout, then the connection closes without a response.
+  std::chrono::seconds header_timeout{10};
+  /// Open TCP connections one remote address may hold; the next gets 429
+  /// and is closed. 0: no limit.
+  size_t max_conns_per_ip = 256;
+  /// A WebSocket that receives nothing (no frame, no pong) for this long is
+  /// closed with 1001; a backstop behind the actor's heartbeat. 0: never.
+  std::chrono::seconds ws_idle_timeout{120};
+  /// Origins (scheme://host[:port], or `*`) whose pages may open a
+  /// WebSocket besides the server's own origin.
+  std::vector<std::string> allowed_origins;
   /// How long a REST handler waits for an actor before answering 503.
   std::chrono::milliseconds actor_timeout{5000};
   /// Frames or bytes queued for one WebSocket peer before it counts as too

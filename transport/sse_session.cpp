@@ -64,9 +64,10 @@ std::shared_ptr<const std::string> as_chunk(const std::string& text) {
 } // namespace
 
 sse_session::sse_session(beast::tcp_stream&& stream, transport_context_ptr ctx,
-                         reply_to to, std::string origin)
-  : stream_(std::move(stream)), strand_(stream_.get_executor()),
-    ctx_(std::move(ctx)), to_(to), origin_(std::move(origin)) {}
+                         reply_to to, std::string origin, connection_slot slot)
+  : slot_(std::move(slot)), stream_(std::move(stream)),
+    strand_(stream_.get_executor()), ctx_(std::move(ctx)), to_(to),
+    origin_(std::move(origin)) {}
 
 sse_session::~sse_session() {
   if (actor_)

@@ -25,8 +25,10 @@ namespace parley {
 
 class sse_session : public std::enable_shared_from_this<sse_session> {
  public:
+  /// `slot` counts the connection against --max-conns-per-ip until this
+  /// session is destroyed.
   sse_session(boost::beast::tcp_stream&& stream, transport_context_ptr ctx,
-              reply_to to, std::string origin);
+              reply_to to, std::string origin, connection_slot slot);
 
   ~sse_session();
 
@@ -47,6 +49,8 @@ class sse_session : public std::enable_shared_from_this<sse_session> {
   void on_write(boost::beast::error_code ec, size_t bytes);
   void finish();
 
+  /// First member, so released last: after the socket is closed.
+  connection_slot slot_;
   boost::beast::tcp_stream stream_;
   const boost::asio::any_io_executor strand_;
   transport_context_ptr ctx_;

@@ -14,6 +14,7 @@
 
 #include "actors/options.hpp"
 #include "protocol/ids.hpp"
+#include "transport/connection_limit.hpp"
 #include "transport/http_routes.hpp"
 #include "transport/openapi.hpp"
 #include "transport/server.hpp"
@@ -84,7 +85,8 @@ class session_set {
 struct transport_context {
   transport_context(caf::actor_system& sys, server_config cfg, server_deps deps)
     : sys(sys), cfg(std::move(cfg)), deps(std::move(deps)),
-      routes(all_routes()), openapi(make_openapi(routes)) {}
+      routes(all_routes()), openapi(make_openapi(routes)),
+      connections_per_ip(this->cfg.max_conns_per_ip) {}
 
   caf::actor_system& sys;
   const server_config cfg;
@@ -94,6 +96,8 @@ struct transport_context {
   const std::string openapi;
   session_id_source ids;
   session_set websockets;
+  /// Open TCP connections per remote address (--max-conns-per-ip).
+  connection_counter connections_per_ip;
   /// Held by everything on the actor side that can post into the I/O
   /// context or owns Asio objects (frame sinks, bridge actors). Destroying
   /// the io_context while a copy exists elsewhere would leave those with

@@ -88,10 +88,12 @@ void decorate_handshake(websocket::response_type& res) {
 websocket_session::websocket_session(beast::tcp_stream&& stream,
                                      transport_context_ptr ctx,
                                      std::string session_id,
-                                     std::string agent_name)
-  : ws_(std::move(stream)), strand_(ws_.get_executor()), ctx_(std::move(ctx)),
-    session_id_(std::move(session_id)), agent_name_(std::move(agent_name)),
-    close_deadline_(strand_) {}
+                                     std::string agent_name,
+                                     connection_slot slot)
+  : slot_(std::move(slot)), ws_(std::move(stream)), strand_(ws_.get_executor()),
+    ctx_(std::move(ctx)), session_id_(std::move(session_id)),
+    agent_name_(std::move(agent_name)), close_deadline_(strand_),
+    idle_deadline_(strand_) {}
 
 websocket_session::~websocket_session() {
   // Covers the paths that never saw a read error, e.g. the I/O context
@@ -118,13 +120,40 @@ void websocket_session::on_accept(beast::error_code ec) {
   if (ec)
     return fail(ctx_->deps.log, ec, "websocket accept");
   spawn_actor();
+  last_heard_ = std::chrono::steady_clock::now();
+  watch_idle();
   do_read();
+}
+
+void websocket_session::watch_idle() {
+  // One timer per connection, re-armed only when it fires: a frame just
+  // stamps last_heard_, which is cheaper than resetting a timer per frame.
+  // The actor's heartbeat normally closes a silent peer first; this bound
+  // holds even when the heartbeat period is long or the actor is stuck.
+  auto timeout = ctx_->cfg.ws_idle_timeout;
+  if (timeout.count() <= 0 || done_)
+    return;
+  idle_deadline_.expires_at(last_heard_ + timeout);
+  idle_deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec || self->done_)
+      return;
+    auto timeout = self->ctx_->cfg.ws_idle_timeout;
+    if (std::chrono::steady_clock::now() - self->last_heard_ < timeout)
+      return self->watch_idle();
+    self->ctx_->deps.log->info("websocket {}: nothing received for {}s, "
+                               "closing (1001)",
+                               self->session_id_, timeout.count());
+    self->begin_close(websocket::close_code::going_away,
+                      "idle timeout: nothing received for "
+                        + std::to_string(timeout.count()) + " s");
+  });
 }
 
 void websocket_session::spawn_actor() {
   // Pings and pongs from the peer both prove it is alive. The callback runs
   // inside our own read operation, so `this` is valid.
   ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+    last_heard_ = std::chrono::steady_clock::now();
     if (kind != websocket::frame_type::close)
       caf::anon_send(actor_, pong_atom::value);
   });
@@ -156,9 +185,11 @@ void websocket_session::on_read(beast::error_code ec, size_t) {
     queue_.clear();
     queued_bytes_ = 0;
     close_deadline_.cancel();
+    idle_deadline_.cancel();
     notify_closed();
     return;
   }
+  last_heard_ = std::chrono::steady_clock::now();
   if (ws_.got_text())
     forward_text();
   else

@@ -10,6 +10,7 @@
 // operation ends.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -30,9 +31,11 @@ namespace parley {
 class websocket_session
   : public std::enable_shared_from_this<websocket_session> {
  public:
+  /// `slot` counts the connection against --max-conns-per-ip until this
+  /// session is destroyed.
   websocket_session(boost::beast::tcp_stream&& stream,
                     transport_context_ptr ctx, std::string session_id,
-                    std::string agent_name);
+                    std::string agent_name, connection_slot slot);
 
   ~websocket_session();
 
@@ -58,6 +61,9 @@ class websocket_session
   };
 
   void on_accept(boost::beast::error_code ec);
+  /// Closes the connection (1001) once nothing was received for
+  /// ws_idle_timeout; re-arms itself while frames keep arriving.
+  void watch_idle();
   void spawn_actor();
   void do_read();
   void on_read(boost::beast::error_code ec, size_t bytes);
@@ -72,6 +78,8 @@ class websocket_session
   void on_close(boost::beast::error_code ec);
   void drop_socket();
 
+  /// First member, so released last: after the socket is closed.
+  connection_slot slot_;
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
   /// A copy of the stream's strand, read by other threads: never reassigned.
   const boost::asio::any_io_executor strand_;
@@ -94,6 +102,9 @@ class websocket_session
   bool closed_notified_ = false;
   /// Bounds a close handshake stuck behind a write the peer never reads.
   boost::asio::steady_timer close_deadline_;
+  /// When the peer last sent a frame (data or control); read on the strand.
+  std::chrono::steady_clock::time_point last_heard_;
+  boost::asio::steady_timer idle_deadline_;
 };
 
 } // namespace parley
