@@ -44,8 +44,13 @@ struct run_slot {
 
 struct chat_session_state {
   std::string conversation_id;
+  /// The user the conversation belongs to; its runs, messages and the
+  /// conversation resource are stored as theirs.
+  std::string owner;
   std::string agent_name;
   chat_session_deps deps;
+  /// Told when a run ends (it counts the runs each user has in flight).
+  chat_registry_actor registry;
   std::mt19937_64 rng{std::random_device{}()};
   std::unordered_map<std::string, run_slot> runs;
   /// Finished runs, oldest first; beyond options.recent_runs_kept their
@@ -215,6 +220,8 @@ void finish(session_ptr self, run_slot& slot, run_event terminal,
             bool keep_partial_answer, after_finish then = {}) {
   auto& st = self->state;
   slot.ending = true;
+  if (st.registry)
+    self->send(st.registry, run_fin_atom::value, st.owner, slot.record.id);
   auto now = unix_time_ms();
   switch (terminal.kind) {
     case event_kind::done:
@@ -244,7 +251,7 @@ void finish(session_ptr self, run_slot& slot, run_event terminal,
       = terminal.message_id.empty() ? make_uuid(st.rng) : terminal.message_id;
     messages.push_back(message_record{
       id, st.conversation_id, "assistant", slot.answer, slot.thinking,
-      terminal.usage.completion_tokens, slot.record.id, now});
+      terminal.usage.completion_tokens, slot.record.id, st.owner, now});
   }
   auto from = slot.unsaved;
   std::vector<event_frame> rest(slot.log.begin() + from, slot.log.end());
@@ -321,11 +328,15 @@ void cancel_slot(session_ptr self, run_slot& slot, bool keep_partial_answer,
 void save_conversation(session_ptr self, const run_request& req, int64_t now) {
   auto& st = self->state;
   self
-    ->request(
-      st.deps.store, st.deps.options.store_timeout, res_put_atom::value,
-      conversation_doc(conversation_record{
-        st.conversation_id, st.agent_name, {}, req.persona_id, now, now}),
-      put_mode::ensure, std::vector<reference>{})
+    ->request(st.deps.store, st.deps.options.store_timeout, res_put_atom::value,
+              conversation_doc(conversation_record{st.conversation_id,
+                                                   st.agent_name,
+                                                   {},
+                                                   req.persona_id,
+                                                   st.owner,
+                                                   now,
+                                                   now}),
+              put_mode::ensure, std::vector<reference>{})
     .then([](const resource_doc&) {}, log_store_error(self, "res_put"));
 }
 
@@ -362,6 +373,20 @@ void start_next_queued(session_ptr self) {
     launch(self, i->second);
 }
 
+/// The record of a run about to be queued.
+run_record new_record(const chat_session_state& st, const run_request& req,
+                      int64_t now) {
+  run_record rec;
+  rec.id = req.run_id;
+  rec.conversation_id = st.conversation_id;
+  rec.agent_name = req.agent_name;
+  rec.query = req.message;
+  rec.owner = st.owner;
+  rec.created_at_ms = now;
+  rec.updated_at_ms = now;
+  return rec;
+}
+
 /// Registers a new run; it starts now or, with `enqueue`, when its turn comes.
 run_slot& admit(session_ptr self, run_request& req,
                 const subscriber_actor& sub) {
@@ -370,16 +395,7 @@ run_slot& admit(session_ptr self, run_request& req,
   save_conversation(self, req, now);
   auto& slot = st.runs[req.run_id];
   slot.request = req;
-  slot.record = run_record{req.run_id,
-                           st.conversation_id,
-                           req.agent_name,
-                           req.message,
-                           run_status::queued,
-                           {},
-                           {},
-                           0,
-                           now,
-                           now};
+  slot.record = new_record(st, req, now);
   if (sub) {
     watch(self, sub);
     slot.subscribers.push_back(sub);
@@ -391,6 +407,7 @@ run_slot& admit(session_ptr self, run_request& req,
                                              {},
                                              0,
                                              req.run_id,
+                                             st.owner,
                                              now});
   self
     ->request(st.deps.store, st.deps.options.store_timeout, res_put_atom::value,
@@ -451,16 +468,7 @@ caf::result<run_ticket> start_run(session_ptr self, run_request& req,
   // record is stored first. `await` keeps this conversation's other
   // messages (and a repeat of this request) waiting meanwhile.
   auto now = unix_time_ms();
-  run_record rec{req.run_id,
-                 st.conversation_id,
-                 req.agent_name,
-                 req.message,
-                 run_status::queued,
-                 {},
-                 {},
-                 0,
-                 now,
-                 now};
+  auto rec = new_record(st, req, now);
   auto rp = self->make_response_promise<run_ticket>();
   self
     ->request(st.deps.store, st.deps.options.store_timeout, run_put_atom::value,
@@ -620,12 +628,14 @@ void on_down(session_ptr self, const caf::down_msg& msg) {
   }
 }
 
-chat_session_actor::behavior_type chat_session(session_ptr self,
-                                               std::string conversation_id,
-                                               std::string agent_name,
-                                               chat_session_deps deps) {
+chat_session_actor::behavior_type
+chat_session(session_ptr self, std::string conversation_id, std::string owner,
+             std::string agent_name, chat_session_deps deps,
+             chat_registry_actor registry) {
   auto& st = self->state;
+  st.registry = std::move(registry);
   st.conversation_id = std::move(conversation_id);
+  st.owner = std::move(owner);
   st.agent_name = std::move(agent_name);
   st.deps = std::move(deps);
   self->set_down_handler([self](caf::down_msg& msg) { on_down(self, msg); });
@@ -693,10 +703,12 @@ chat_session_actor::behavior_type chat_session(session_ptr self,
 
 chat_session_actor spawn_chat_session(caf::local_actor* spawner,
                                       std::string conversation_id,
-                                      std::string agent_name,
+                                      std::string owner, std::string agent_name,
                                       chat_session_deps deps) {
   return spawner->spawn(chat_session, std::move(conversation_id),
-                        std::move(agent_name), std::move(deps));
+                        std::move(owner), std::move(agent_name),
+                        std::move(deps),
+                        caf::actor_cast<chat_registry_actor>(spawner));
 }
 
 } // namespace parley

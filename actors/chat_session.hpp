@@ -30,7 +30,7 @@ struct chat_session_deps {
 
 chat_session_actor spawn_chat_session(caf::local_actor* spawner,
                                       std::string conversation_id,
-                                      std::string agent_name,
+                                      std::string owner, std::string agent_name,
                                       chat_session_deps deps);
 
 } // namespace parley

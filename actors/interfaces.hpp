@@ -130,13 +130,15 @@ struct run_request {
   std::string persona_id;
   /// Set by the chat registry once it found the persona.
   bool persona_checked = false;
+  /// The user asking (protocol/owner.hpp); the conversation must be theirs.
+  std::string owner;
 };
 
 template<class Inspector>
 auto inspect(Inspector& f, run_request& x) {
   return f(x.run_id, x.conversation_id, x.agent_name, x.message,
            x.enable_reasoning, x.strategy, x.reuse_existing, x.persona_id,
-           x.persona_checked);
+           x.persona_checked, x.owner);
 }
 
 /// The answer to a run request: the run's record, and whether this request
@@ -175,31 +177,46 @@ using chat_session_actor = caf::typed_actor<
   // From its agent runs.
   caf::reacts_to<run_event>, caf::reacts_to<flush_atom>>;
 
-/// Finds or makes the chat session of a conversation and routes to it.
+/// Finds or makes the chat session of a conversation and routes to it. The
+/// first string of each request is the user asking: a conversation or run
+/// of another user answers not_found, exactly like one that does not exist.
 using chat_registry_actor = caf::typed_actor<
   caf::replies_to<run_atom, run_request, subscriber_actor>::with<run_ticket>,
-  caf::replies_to<cancel_atom, std::string, bool>::with<run_record>,
+  // owner, run id, keep the partial answer
+  caf::replies_to<cancel_atom, std::string, std::string,
+                  bool>::with<run_record>,
+  // owner, conversation id, run id, last seq
   caf::replies_to<subscribe_atom, subscriber_actor, std::string, std::string,
-                  uint64_t>::with<std::vector<event_frame>>,
-  caf::replies_to<status_atom, std::string>::with<run_record>,
-  caf::replies_to<ev_get_atom, std::string, uint64_t,
+                  std::string, uint64_t>::with<std::vector<event_frame>>,
+  caf::replies_to<status_atom, std::string, std::string>::with<run_record>,
+  caf::replies_to<ev_get_atom, std::string, std::string, uint64_t,
                   uint32_t>::with<std::vector<event_frame>>,
-  caf::replies_to<forget_atom, std::string>::with<caf::ok_atom>>;
+  // owner, conversation id
+  caf::replies_to<forget_atom, std::string, std::string>::with<caf::ok_atom>,
+  // From its chat sessions: a run of `owner` ended (or is ending) and no
+  // longer counts against their limit of runs in flight.
+  caf::reacts_to<run_fin_atom, std::string, std::string>>;
 
 /// The CRUD resources: validates bodies against their kind's schema, makes
-/// ids and timestamps, resolves templates; the store keeps the objects.
+/// ids and timestamps, resolves templates; the store keeps the objects. The
+/// first string of each request is the user asking: each user reaches only
+/// their own objects (protocol/owner.hpp).
 using resources_actor = caf::typed_actor<
-  // kind, JSON body
-  caf::replies_to<create_atom, std::string, std::string>::with<resource_doc>,
-  // kind, id, JSON body (a full replacement)
-  caf::replies_to<update_atom, std::string, std::string,
+  // owner, kind, JSON body
+  caf::replies_to<create_atom, std::string, std::string,
                   std::string>::with<resource_doc>,
-  caf::replies_to<res_get_atom, std::string, std::string>::with<resource_doc>,
-  caf::replies_to<res_list_atom, resource_query>::with<resource_page>,
-  caf::replies_to<res_del_atom, std::string, std::string>::with<caf::ok_atom>,
-  // JSON body {template, variables?, persona_id?}; replies with the
+  // owner, kind, id, JSON body (a full replacement)
+  caf::replies_to<update_atom, std::string, std::string, std::string,
+                  std::string>::with<resource_doc>,
+  caf::replies_to<res_get_atom, std::string, std::string,
+                  std::string>::with<resource_doc>,
+  caf::replies_to<res_list_atom, std::string,
+                  resource_query>::with<resource_page>,
+  caf::replies_to<res_del_atom, std::string, std::string,
+                  std::string>::with<caf::ok_atom>,
+  // owner, JSON body {template, variables?, persona_id?}; replies with the
   // {resolved, modules_used} JSON.
-  caf::replies_to<resolve_atom, std::string>::with<std::string>>;
+  caf::replies_to<resolve_atom, std::string, std::string>::with<std::string>>;
 
 /// One per SSE response: follows one run and writes its frames as
 /// Server-Sent Events; `closed` when the client went away, `heartbeat` for
@@ -213,6 +230,31 @@ using sse_stream_actor
 using run_waiter_actor = caf::typed_actor<
   caf::replies_to<run_atom, run_request>::with<std::vector<event_frame>>,
   caf::reacts_to<event_frame>>;
+
+/// An API key as admins see it; `key` (the secret) only once, when made.
+struct api_key_info {
+  std::string id;
+  std::string user;
+  bool admin = false;
+  int64_t created_at_ms = 0;
+  std::string key;
+};
+
+template<class Inspector>
+auto inspect(Inspector& f, api_key_info& x) {
+  return f(x.id, x.user, x.admin, x.created_at_ms, x.key);
+}
+
+/// Makes, lists and revokes API keys (stored as hashes), and keeps the key
+/// ring the transport checks keys against in step with the store.
+using keys_actor = caf::typed_actor<
+  // user, admin
+  caf::replies_to<create_atom, std::string, bool>::with<api_key_info>,
+  caf::replies_to<list_atom>::with<std::vector<api_key_info>>,
+  // key id
+  caf::replies_to<res_del_atom, std::string>::with<caf::ok_atom>,
+  // Reloads the ring from the store (a timer sends it).
+  caf::reacts_to<flush_atom>>;
 
 /// Knows every live WebSocket session, for /connections and /broadcast.
 using connection_registry_actor = caf::typed_actor<

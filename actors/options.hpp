@@ -11,6 +11,8 @@ namespace spdlog {
 class logger;
 } // namespace spdlog
 
+#include "security/rate_limiter.hpp"
+
 namespace parley {
 
 struct server_options {
@@ -32,6 +34,12 @@ struct server_options {
   /// replay; older ones are read back from the store.
   size_t recent_runs_kept = 4;
   std::string default_agent = "researcher";
+  /// Runs one user may have queued or running at once on this node (0: no
+  /// limit); more are refused with too_many_runs.
+  size_t max_runs_per_user = 8;
+  /// Chat messages (new runs) per user, over WebSocket and REST alike; null
+  /// or disabled: no limit.
+  rate_limiter_ptr chat_messages;
 };
 
 using logger_ptr = std::shared_ptr<spdlog::logger>;

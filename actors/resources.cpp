@@ -5,8 +5,10 @@
 
 #include <caf/all.hpp>
 
+#include "actors/conversation_claims.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/ids.hpp"
+#include "protocol/owner.hpp"
 #include "protocol/templates.hpp"
 
 namespace parley {
@@ -31,14 +33,63 @@ caf::error unknown_kind(const std::string& kind) {
   return make_error(error_code::not_found, "no resources of kind " + kind);
 }
 
-/// Asks the store and hands the reply (or error) to `rp`.
+/// The store names kinds as scoped to their owner; clients see plain ones.
+caf::error unscoped(caf::error err, const std::string& scope) {
+  if (scope.empty() || err.category() != error_category)
+    return err;
+  return make_error(to_error_code(err),
+                    without_scope(error_message(err), scope), error_field(err));
+}
+
+void unscope(resource_doc& doc) {
+  doc.kind = std::string{plain_kind(doc.kind)};
+}
+
+void unscope(resource_page& page) {
+  for (auto& doc : page.items)
+    unscope(doc);
+}
+
+void unscope(caf::ok_atom&) {
+  // Nothing names a kind.
+}
+
+/// Asks the store for something of `owner`'s and hands the reply (or error)
+/// to `rp`, in the terms clients use.
 template<class Reply, class... Ts>
 void forward_to_store(resources_ptr self, caf::typed_response_promise<Reply> rp,
-                      Ts&&... xs) {
+                      const std::string& owner, Ts&&... xs) {
   auto& st = self->state;
   self->request(st.store, st.options.store_timeout, std::forward<Ts>(xs)...)
-    .then([rp](Reply& reply) mutable { rp.deliver(std::move(reply)); },
-          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+    .then(
+      [rp](Reply& reply) mutable {
+        unscope(reply);
+        rp.deliver(std::move(reply));
+      },
+      [rp, scope = owner_scope(owner)](caf::error& err) mutable {
+        rp.deliver(unscoped(std::move(err), scope));
+      });
+}
+
+/// References as the store checks them: to objects of the same owner.
+std::vector<reference> scoped(std::vector<reference> refs,
+                              const std::string& owner) {
+  for (auto& ref : refs)
+    ref.kind = scoped_kind(ref.kind, owner);
+  return refs;
+}
+
+std::vector<cascade_rule> scoped(std::vector<cascade_rule> rules,
+                                 const std::string& owner) {
+  for (auto& rule : rules)
+    rule.kind = scoped_kind(rule.kind, owner);
+  return rules;
+}
+
+/// `doc` as the store keeps it for `owner`.
+resource_doc owned(resource_doc doc, const std::string& owner) {
+  doc.kind = scoped_kind(doc.kind, owner);
+  return doc;
 }
 
 /// The kind and the body checked against its schema, or why not.
@@ -53,22 +104,41 @@ checked_body(const std::string& kind, const std::string& body) {
   return std::make_pair(spec, std::get<validated_object>(std::move(checked)));
 }
 
-caf::result<resource_doc> create(resources_ptr self, const std::string& kind,
+caf::result<resource_doc> create(resources_ptr self, const std::string& owner,
+                                 const std::string& kind,
                                  const std::string& body) {
   auto checked = checked_body(kind, body);
   if (auto err = std::get_if<caf::error>(&checked))
     return std::move(*err);
   auto& [spec, obj] = std::get<0>(checked);
   auto now = unix_time_ms();
-  auto doc = make_doc(*spec, make_uuid(self->state.rng), obj, now, now);
+  auto doc
+    = owned(make_doc(*spec, make_uuid(self->state.rng), obj, now, now), owner);
+  auto refs = scoped(references_of(spec->schema, obj), owner);
   auto rp = self->make_response_promise<resource_doc>();
-  forward_to_store(self, rp, res_put_atom::value, std::move(doc),
-                   put_mode::create, references_of(spec->schema, obj));
+  if (kind != "conversations") {
+    forward_to_store(self, rp, owner, res_put_atom::value, std::move(doc),
+                     put_mode::create, std::move(refs));
+    return rp;
+  }
+  // A conversation's id is also what chats name it by: claim it first, so
+  // that no other user's chat can take it (actors/conversation_claims.hpp).
+  auto& st = self->state;
+  self
+    ->request(st.store, st.options.store_timeout, res_put_atom::value,
+              claim_of(doc.id, owner), put_mode::ensure,
+              std::vector<reference>{})
+    .then(
+      [self, rp, owner, doc, refs](const resource_doc&) mutable {
+        forward_to_store(self, rp, owner, res_put_atom::value, std::move(doc),
+                         put_mode::create, std::move(refs));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
   return rp;
 }
 
-caf::result<resource_doc> update(resources_ptr self, const std::string& kind,
-                                 const std::string& id,
+caf::result<resource_doc> update(resources_ptr self, const std::string& owner,
+                                 const std::string& kind, const std::string& id,
                                  const std::string& body) {
   auto checked = checked_body(kind, body);
   if (auto err = std::get_if<caf::error>(&checked))
@@ -79,25 +149,47 @@ caf::result<resource_doc> update(resources_ptr self, const std::string& kind,
   auto& st = self->state;
   // The stored object's created_at survives a full replacement.
   self
-    ->request(st.store, st.options.store_timeout, res_get_atom::value, kind, id)
+    ->request(st.store, st.options.store_timeout, res_get_atom::value,
+              scoped_kind(kind, owner), id)
     .then(
-      [self, rp, spec, obj, id](resource_doc& old) mutable {
+      [self, rp, owner, spec, obj, id](resource_doc& old) mutable {
         auto doc = make_doc(*spec, id, obj, old.created_at_ms, unix_time_ms());
-        forward_to_store(self, rp, res_put_atom::value, std::move(doc),
-                         put_mode::replace, references_of(spec->schema, obj));
+        forward_to_store(self, rp, owner, res_put_atom::value,
+                         owned(std::move(doc), owner), put_mode::replace,
+                         scoped(references_of(spec->schema, obj), owner));
       },
-      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      [rp, scope = owner_scope(owner)](caf::error& err) mutable {
+        rp.deliver(unscoped(std::move(err), scope));
+      });
   return rp;
 }
 
-caf::result<caf::ok_atom> remove(resources_ptr self, const std::string& kind,
+caf::result<caf::ok_atom> remove(resources_ptr self, const std::string& owner,
+                                 const std::string& kind,
                                  const std::string& id) {
   auto* spec = find_kind(kind);
   if (!spec)
     return unknown_kind(kind);
   auto rp = self->make_response_promise<caf::ok_atom>();
-  forward_to_store(self, rp, res_del_atom::value, kind, id, spec->cascades,
-                   referrers_of(*spec));
+  forward_to_store(self, rp, owner, res_del_atom::value,
+                   scoped_kind(kind, owner), id, scoped(spec->cascades, owner),
+                   scoped(referrers_of(*spec), owner));
+  return rp;
+}
+
+caf::result<resource_doc> get(resources_ptr self, const std::string& owner,
+                              const std::string& kind, const std::string& id) {
+  auto rp = self->make_response_promise<resource_doc>();
+  forward_to_store(self, rp, owner, res_get_atom::value,
+                   scoped_kind(kind, owner), id);
+  return rp;
+}
+
+caf::result<resource_page> list(resources_ptr self, const std::string& owner,
+                                resource_query q) {
+  q.kind = scoped_kind(q.kind, owner);
+  auto rp = self->make_response_promise<resource_page>();
+  forward_to_store(self, rp, owner, res_list_atom::value, std::move(q));
   return rp;
 }
 
@@ -136,7 +228,8 @@ void finish_resolve(caf::typed_response_promise<std::string> rp,
     rp.deliver(resolved_json(std::get<resolved_template>(out)));
 }
 
-caf::result<std::string> resolve(resources_ptr self, const std::string& body) {
+caf::result<std::string> resolve(resources_ptr self, const std::string& owner,
+                                 const std::string& body) {
   auto checked = validate(template_resolve_body(), body);
   if (auto err = std::get_if<decode_error>(&checked))
     return refused(*err);
@@ -152,13 +245,17 @@ caf::result<std::string> resolve(resources_ptr self, const std::string& body) {
   auto& st = self->state;
   auto text = obj.text("template");
   auto persona_id = obj.text("persona_id");
-  resource_query all_modules{
-    "modules", {}, {}, 0, std::numeric_limits<uint64_t>::max()};
+  resource_query all_modules{scoped_kind("modules", owner),
+                             {},
+                             {},
+                             0,
+                             std::numeric_limits<uint64_t>::max()};
   self
     ->request(st.store, st.options.store_timeout, res_list_atom::value,
               std::move(all_modules))
     .then(
-      [self, rp, text, persona_id, variables](resource_page& page) mutable {
+      [self, rp, owner, text, persona_id,
+       variables](resource_page& page) mutable {
         auto modules = modules_of(page);
         if (auto err = std::get_if<decode_error>(&modules)) {
           rp.deliver(refused(*err));
@@ -172,7 +269,7 @@ caf::result<std::string> resolve(resources_ptr self, const std::string& body) {
         auto& st = self->state;
         self
           ->request(st.store, st.options.store_timeout, res_get_atom::value,
-                    std::string{"personas"}, persona_id)
+                    scoped_kind("personas", owner), persona_id)
           .then(
             [rp, text, known, variables](resource_doc& persona) mutable {
               add_scalars(persona.json, "persona.", "persona_id", variables);
@@ -197,23 +294,21 @@ resources_actor::behavior_type resources(resources_ptr self, store_actor store,
   self->state.store = std::move(store);
   self->state.options = std::move(options);
   return {
-    [self](create_atom, const std::string& kind, const std::string& body) {
-      return create(self, kind, body);
+    [self](create_atom, const std::string& owner, const std::string& kind,
+           const std::string& body) { return create(self, owner, kind, body); },
+    [self](update_atom, const std::string& owner, const std::string& kind,
+           const std::string& id, const std::string& body) {
+      return update(self, owner, kind, id, body);
     },
-    [self](update_atom, const std::string& kind, const std::string& id,
-           const std::string& body) { return update(self, kind, id, body); },
-    [self](res_get_atom, const std::string& kind, const std::string& id) {
-      return self->delegate(self->state.store, res_get_atom::value, kind, id);
+    [self](res_get_atom, const std::string& owner, const std::string& kind,
+           const std::string& id) { return get(self, owner, kind, id); },
+    [self](res_list_atom, const std::string& owner, resource_query& q) {
+      return list(self, owner, std::move(q));
     },
-    [self](res_list_atom, resource_query& q) {
-      return self->delegate(self->state.store, res_list_atom::value,
-                            std::move(q));
-    },
-    [self](res_del_atom, const std::string& kind, const std::string& id) {
-      return remove(self, kind, id);
-    },
-    [self](resolve_atom, const std::string& body) {
-      return resolve(self, body);
+    [self](res_del_atom, const std::string& owner, const std::string& kind,
+           const std::string& id) { return remove(self, owner, kind, id); },
+    [self](resolve_atom, const std::string& owner, const std::string& body) {
+      return resolve(self, owner, body);
     },
   };
 }

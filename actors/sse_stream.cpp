@@ -57,7 +57,7 @@ void end_if_over(stream_ptr self) {
   auto& st = self->state;
   self
     ->request(st.chats, st.options.store_timeout, status_atom::value,
-              st.plan.run_id)
+              st.plan.owner, st.plan.run_id)
     .then(
       [self](const run_record& rec) {
         auto& st = self->state;
@@ -84,8 +84,8 @@ void subscribe(stream_ptr self) {
   auto& st = self->state;
   self
     ->request(st.chats, st.options.store_timeout, subscribe_atom::value,
-              caf::actor_cast<subscriber_actor>(self), std::string{},
-              st.plan.run_id, st.delivered)
+              caf::actor_cast<subscriber_actor>(self), st.plan.owner,
+              std::string{}, st.plan.run_id, st.delivered)
     .then(
       [self](const std::vector<event_frame>& xs) {
         open(self, xs);

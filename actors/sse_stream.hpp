@@ -23,6 +23,8 @@ namespace parley {
 struct sse_plan {
   /// The run to follow; with `start`, the run to start (its id is in there).
   std::string run_id;
+  /// The user asking; the run must be theirs.
+  std::string owner;
   uint64_t last_seq = 0;
   std::optional<run_request> start;
   std::chrono::milliseconds keep_alive{15000};

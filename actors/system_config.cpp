@@ -23,6 +23,9 @@ void register_parley_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<run_ticket>("parley::run_ticket");
   cfg.add_message_type<std::vector<run_record>>(
     "std::vector<parley::run_record>");
+  cfg.add_message_type<api_key_info>("parley::api_key_info");
+  cfg.add_message_type<std::vector<api_key_info>>(
+    "std::vector<parley::api_key_info>");
   cfg.add_message_type<resource_doc>("parley::resource_doc");
   cfg.add_message_type<resource_query>("parley::resource_query");
   cfg.add_message_type<resource_page>("parley::resource_page");

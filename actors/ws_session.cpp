@@ -27,6 +27,9 @@ struct ws_session_state {
   ws_session_deps deps;
   frame_sink_ptr sink;
   std::string session_id;
+  /// The authenticated user: the conversations and runs it reaches are
+  /// theirs.
+  std::string owner;
   std::string agent_name;
   /// Made on the first chat: a generator is 2.5 KiB, and most connections
   /// of a busy node sit idle (see docs/benchmarks.md).
@@ -96,7 +99,7 @@ void cancel_run(session_ptr self, const std::string& run_id) {
   auto& st = self->state;
   self
     ->request(st.deps.chats, st.deps.options.store_timeout, cancel_atom::value,
-              run_id, true)
+              st.owner, run_id, true)
     .then([](const run_record&) {},
           report_error(self, "cancel", "chat_session_id"));
 }
@@ -111,6 +114,7 @@ void on_chat(session_ptr self, chat_request& req) {
   run.message = std::move(req.message);
   run.enable_reasoning = req.enable_reasoning;
   run.strategy = multitask_strategy::interrupt;
+  run.owner = st.owner;
   // A new message replaces the one in flight. On the same conversation the
   // chat session does that itself (and orders the frames); a run of another
   // conversation is cancelled from here.
@@ -159,7 +163,7 @@ void on_subscribe(session_ptr self, const subscribe_request& req) {
   self
     ->request(st.deps.chats, st.deps.options.store_timeout,
               subscribe_atom::value, caf::actor_cast<subscriber_actor>(self),
-              conversation_id, req.chat_session_id, req.last_seq)
+              st.owner, conversation_id, req.chat_session_id, req.last_seq)
     .then(
       [self, req, conversation_id](const std::vector<event_frame>& missed) {
         // Frames this connection already has are not sent twice, and
@@ -205,11 +209,12 @@ void on_heartbeat(session_ptr self) {
 
 ws_session_actor::behavior_type
 ws_session(session_ptr self, ws_session_deps deps, frame_sink_ptr sink,
-           std::string session_id, std::string agent_name) {
+           std::string session_id, std::string owner, std::string agent_name) {
   auto& st = self->state;
   st.deps = std::move(deps);
   st.sink = std::move(sink);
   st.session_id = std::move(session_id);
+  st.owner = std::move(owner);
   st.agent_name = std::move(agent_name);
   heard_from_peer(self);
   for (auto type : {"connected", "session_start"})
@@ -260,9 +265,10 @@ ws_session(session_ptr self, ws_session_deps deps, frame_sink_ptr sink,
 
 ws_session_actor spawn_ws_session(caf::actor_system& sys, ws_session_deps deps,
                                   frame_sink_ptr sink, std::string session_id,
-                                  std::string agent_name) {
+                                  std::string owner, std::string agent_name) {
   return sys.spawn(ws_session, std::move(deps), std::move(sink),
-                   std::move(session_id), std::move(agent_name));
+                   std::move(session_id), std::move(owner),
+                   std::move(agent_name));
 }
 
 } // namespace parley

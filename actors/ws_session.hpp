@@ -31,9 +31,10 @@ struct ws_session_deps {
 };
 
 /// Spawns the session of one accepted connection. `session_id` names the
-/// connection and is the default conversation of its chats.
+/// connection and is the default conversation of its chats; `owner` is the
+/// user it authenticated as.
 ws_session_actor spawn_ws_session(caf::actor_system& sys, ws_session_deps deps,
                                   frame_sink_ptr sink, std::string session_id,
-                                  std::string agent_name);
+                                  std::string owner, std::string agent_name);
 
 } // namespace parley

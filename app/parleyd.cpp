@@ -18,6 +18,7 @@
 
 #include "actors/chat_registry.hpp"
 #include "actors/connection_registry.hpp"
+#include "actors/keys.hpp"
 #include "actors/recovery.hpp"
 #include "actors/resources.hpp"
 #include "actors/system_config.hpp"
@@ -26,6 +27,9 @@
 #include "transport/origin_check.hpp"
 #include "transport/server.hpp"
 #include "transport/url.hpp"
+
+#include "app/access_options.hpp"
+#include "app/keys_command.hpp"
 
 namespace {
 
@@ -244,7 +248,9 @@ void stop_actors(caf::actor_system& sys, const parley::logger_ptr& log,
                  const parley::connection_registry_actor& connections,
                  const parley::chat_registry_actor& chats,
                  const parley::resources_actor& resources,
+                 const parley::keys_actor& keys,
                  const parley::store_actor& store, size_t store_actors) {
+  caf::anon_send_exit(keys, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(connections, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(chats, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(resources, caf::exit_reason::user_shutdown);
@@ -264,6 +270,10 @@ int main(int argc, char** argv) {
   cli_options opts;
   add_options(app, opts);
   add_limit_options(app, opts);
+  parley::access_options access;
+  parley::add_access_options(app, access);
+  parley::keys_command keys_cmd;
+  parley::add_keys_command(app, keys_cmd);
   CLI11_PARSE(app, argc, argv);
 
   auto listen = parley::parse_host_port(opts.listen);
@@ -274,6 +284,12 @@ int main(int argc, char** argv) {
   }
   auto log = make_logger(opts.log_level);
   auto options = actor_options(opts);
+  parley::apply_run_limits(access, options);
+  auto policy = parley::make_access_policy(access, listen->host);
+  if (auto why = std::get_if<std::string>(&policy)) {
+    std::cerr << "parleyd: " << *why << '\n';
+    return 2;
+  }
   if (opts.ws_idle_timeout_s > 0 && opts.ws_idle_timeout_s <= opts.heartbeat_s)
     log->warn("--ws-idle-timeout-s {} is not above --heartbeat-s {}: a quiet "
               "client that answers every ping will still be closed as idle",
@@ -284,6 +300,16 @@ int main(int argc, char** argv) {
   auto store = make_store(sys, opts, log);
   if (!store)
     return 2;
+  if (*keys_cmd.keys) {
+    if (opts.store != "redis") {
+      std::cerr << "parleyd keys: keys live in the store the servers share: "
+                   "give --store redis (and --redis-url)\n";
+      return 2;
+    }
+    auto rc = parley::run_keys_command(keys_cmd, sys, store, options, log);
+    caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
+    return rc;
+  }
   // The store's own actors: a Redis store is a front and its workers.
   size_t store_actors = opts.store == "redis" ? 1 + opts.redis_connections : 1;
   // Runs the last process left in flight end as interrupted.
@@ -292,17 +318,24 @@ int main(int argc, char** argv) {
     sys, parley::chat_session_deps{store, options, log});
   auto connections = parley::spawn_connection_registry(sys);
   auto resources = parley::spawn_resources(sys, store, options);
+  auto& access_policy = std::get<parley::access_policy>(policy);
+  auto keys = parley::spawn_keys(sys, store, access_policy.keys,
+                                 std::chrono::seconds(access.keys_refresh_s),
+                                 options, log);
+  if (!access_policy.required)
+    log->warn("--auth none: every request is served as the local admin");
   std::error_code dir_error;
   std::filesystem::create_directories(opts.upload_dir, dir_error);
   if (dir_error)
     log->warn("cannot make the upload folder {}: {}", opts.upload_dir,
               dir_error.message());
-  parley::server srv{
-    sys, transport_config(opts, *listen),
-    parley::server_deps{chats, resources, store, connections, options, log}};
+  parley::server srv{sys, transport_config(opts, *listen),
+                     parley::server_deps{chats, resources, store, connections,
+                                         keys, access_policy, options, log}};
   if (auto ec = srv.start()) {
     log->error("cannot listen on {}: {}", opts.listen, ec.message());
-    stop_actors(sys, log, connections, chats, resources, store, store_actors);
+    stop_actors(sys, log, connections, chats, resources, keys, store,
+                store_actors);
     return 1;
   }
   auto host = srv.host();
@@ -314,7 +347,8 @@ int main(int argc, char** argv) {
   srv.run_until_stopped();
   log->info("stopped serving; stopping actors");
   // The server (and its sockets) goes after the actors holding its sinks.
-  stop_actors(sys, log, connections, chats, resources, store, store_actors);
+  stop_actors(sys, log, connections, chats, resources, keys, store,
+              store_actors);
   log->flush();
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <rapidjson/writer.h>
 
 #include "protocol/ids.hpp"
+#include "protocol/json_numbers.hpp"
 #include "protocol/utf8.hpp"
 
 namespace parley {
@@ -254,6 +255,9 @@ client_frame decode_client_frame(std::string_view text) {
     return fail(error_code::bad_json,
                 "a string escapes to text that is not valid UTF-8 (a lone "
                 "surrogate such as \\udc00?)");
+  if (!all_numbers_finite(doc))
+    return fail(error_code::bad_json,
+                "a number is too large to represent (beyond about 1.8e308)");
   auto type_it = doc.FindMember("type");
   if (type_it == doc.MemberEnd() || !type_it->value.IsString())
     return fail(error_code::invalid_field,

@@ -20,9 +20,12 @@ enum class error_code : uint8_t {
   gone,                   ///< history that existed but was dropped
   timeout,                ///< the answer took longer than the caller waits
   storage_unavailable,    ///< the store did not answer in time
+  unauthorized,           ///< no credentials, or ones we do not accept
+  forbidden,              ///< authenticated, but not allowed to do this
+  rate_limited,           ///< over the caller's request or message budget
+  too_many_runs,          ///< over the caller's concurrent run limit
+  too_many_connections,   ///< over the connection limit of one address
   internal,               ///< a bug on our side; the message says where
-  forbidden,              ///< the request is refused whoever sends it
-  too_many_connections,   ///< the client's address holds too many sockets
 };
 
 /// The wire name of `code`, e.g. "bad_json".

@@ -18,9 +18,12 @@ std::string_view to_string(error_code code) noexcept {
     case error_code::gone: return "gone";
     case error_code::timeout: return "timeout";
     case error_code::storage_unavailable: return "storage_unavailable";
-    case error_code::internal: return "internal";
+    case error_code::unauthorized: return "unauthorized";
     case error_code::forbidden: return "forbidden";
+    case error_code::rate_limited: return "rate_limited";
+    case error_code::too_many_runs: return "too_many_runs";
     case error_code::too_many_connections: return "too_many_connections";
+    case error_code::internal: return "internal";
   }
   return "internal";
 }

@@ -12,6 +12,7 @@ struct conversation_record {
   std::string agent_name;
   std::string title;
   std::string persona_id; ///< empty for a chat begun without a persona
+  std::string owner;      ///< the user it belongs to (protocol/owner.hpp)
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
 };
@@ -24,6 +25,7 @@ struct message_record {
   std::string thinking;
   uint32_t token_count = 0;
   std::string run_id; ///< the run that wrote or answered it
+  std::string owner;  ///< the user it belongs to (protocol/owner.hpp)
   int64_t created_at_ms = 0;
 };
 
@@ -51,26 +53,27 @@ struct run_record {
   std::string result; ///< the final answer, or the partial one if cancelled
   std::string error;
   uint64_t last_seq = 0;
+  std::string owner; ///< the user who started it (protocol/owner.hpp)
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
 };
 
 template<class Inspector>
 auto inspect(Inspector& f, conversation_record& x) {
-  return f(x.id, x.agent_name, x.title, x.persona_id, x.created_at_ms,
+  return f(x.id, x.agent_name, x.title, x.persona_id, x.owner, x.created_at_ms,
            x.updated_at_ms);
 }
 
 template<class Inspector>
 auto inspect(Inspector& f, message_record& x) {
   return f(x.id, x.conversation_id, x.role, x.content, x.thinking,
-           x.token_count, x.run_id, x.created_at_ms);
+           x.token_count, x.run_id, x.owner, x.created_at_ms);
 }
 
 template<class Inspector>
 auto inspect(Inspector& f, run_record& x) {
   return f(x.id, x.conversation_id, x.agent_name, x.query, x.status, x.result,
-           x.error, x.last_seq, x.created_at_ms, x.updated_at_ms);
+           x.error, x.last_seq, x.owner, x.created_at_ms, x.updated_at_ms);
 }
 
 } // namespace parley

@@ -2,6 +2,7 @@
 
 #include "protocol/codec.hpp"
 #include "protocol/ids.hpp"
+#include "protocol/owner.hpp"
 
 namespace parley {
 
@@ -213,6 +214,19 @@ const resource_kind* find_kind(std::string_view kind) noexcept {
   return nullptr;
 }
 
+object_schema make_api_key_body() {
+  return {"ApiKeyRequest",
+          {field::text("user").required().length(1, 200).describe(
+             "who the key authenticates as: the owner of what it makes"),
+           field::boolean("admin").fallback("false").describe(
+             "admins may also manage keys, list connections and broadcast")}};
+}
+
+const object_schema& api_key_body() {
+  static const object_schema schema = make_api_key_body();
+  return schema;
+}
+
 const object_schema& run_agent_body() {
   static const object_schema schema = make_run_agent_body();
   return schema;
@@ -266,7 +280,9 @@ resource_doc message_doc(const message_record& rec) {
      {"thinking", string_value(rec.thinking)},
      {"token_count", tokens},
      {"run_id", string_value(rec.run_id)}});
-  return make_doc(kind, rec.id, obj, rec.created_at_ms, rec.created_at_ms);
+  auto doc = make_doc(kind, rec.id, obj, rec.created_at_ms, rec.created_at_ms);
+  doc.kind = scoped_kind(doc.kind, rec.owner);
+  return doc;
 }
 
 resource_doc conversation_doc(const conversation_record& rec) {
@@ -275,7 +291,9 @@ resource_doc conversation_doc(const conversation_record& rec) {
     = own_fields(kind.schema, {{"persona_id", string_value(rec.persona_id)},
                                {"title", string_value(rec.title)},
                                {"agent_name", string_value(rec.agent_name)}});
-  return make_doc(kind, rec.id, obj, rec.created_at_ms, rec.updated_at_ms);
+  auto doc = make_doc(kind, rec.id, obj, rec.created_at_ms, rec.updated_at_ms);
+  doc.kind = scoped_kind(doc.kind, rec.owner);
+  return doc;
 }
 
 std::vector<cascade_rule> referrers_of(const resource_kind& target) {

@@ -90,6 +90,8 @@ const resource_kind* find_kind(std::string_view kind) noexcept;
 const object_schema& run_agent_body();
 const object_schema& chat_send_body();
 const object_schema& template_resolve_body();
+/// POST /api/keys (admins).
+const object_schema& api_key_body();
 
 /// The stored form of a validated object: id and timestamps added, index
 /// and unique entries taken from the schema.
@@ -98,7 +100,7 @@ resource_doc make_doc(const resource_kind& kind, std::string id,
                       int64_t updated_at_ms);
 
 /// Messages and conversations that chat sessions write, as the same
-/// resources REST clients read.
+/// resources REST clients read (stored under their owner's scoped kind).
 resource_doc message_doc(const message_record& rec);
 resource_doc conversation_doc(const conversation_record& rec);
 

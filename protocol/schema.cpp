@@ -11,6 +11,7 @@
 
 #include "protocol/codec.hpp"
 #include "protocol/ids.hpp"
+#include "protocol/json_numbers.hpp"
 #include "protocol/utf8.hpp"
 
 namespace parley {
@@ -270,6 +271,9 @@ validation_result validate(const object_schema& schema, std::string_view body) {
                     + rapidjson::GetParseError_En(doc.GetParseError()));
   if (!doc.IsObject())
     return bad_json("body must be a JSON object");
+  if (!all_numbers_finite(doc))
+    return bad_json(
+      "a number is too large to represent (beyond about 1.8e308)");
   for (auto& member : doc.GetObject()) {
     std::string_view name{member.name.GetString(),
                           member.name.GetStringLength()};

@@ -7,6 +7,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "protocol/codec.hpp"
+
 namespace parley {
 
 namespace {
@@ -91,6 +93,11 @@ class resolver {
     if (stack_.size() >= max_module_depth)
       return refuse("modules nest deeper than "
                     + std::to_string(max_module_depth));
+    // Modules that each include the next twice double the work per level
+    // while the text stays empty, which the size limit never sees.
+    if (++includes_ > max_includes)
+      return refuse("the template includes modules more than "
+                    + std::to_string(max_includes) + " times");
     if (std::find(out_.modules_used.begin(), out_.modules_used.end(), name)
         == out_.modules_used.end())
       out_.modules_used.emplace_back(name);
@@ -103,6 +110,7 @@ class resolver {
   const string_map& modules_;
   const string_map& variables_;
   std::vector<std::string> stack_;
+  size_t includes_ = 0;
   resolved_template out_;
 };
 
@@ -121,6 +129,10 @@ std::variant<std::monostate, decode_error> add_scalars(std::string_view json,
                                                        std::string_view prefix,
                                                        std::string_view field,
                                                        string_map& out) {
+  if (exceeds_depth(json, max_json_depth))
+    return refuse("must be a JSON object nested at most "
+                    + std::to_string(max_json_depth) + " levels",
+                  std::string{field});
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError() || !doc.IsObject())

@@ -28,6 +28,11 @@ constexpr size_t max_module_depth = 32;
 /// times over can grow exponentially).
 constexpr size_t max_resolved_bytes = 1 << 20;
 
+/// Module inclusions per resolution, counting repeats: beyond this the
+/// template is refused (modules that include the next one twice, 30 deep,
+/// would otherwise take 2^30 steps while producing no text).
+constexpr size_t max_includes = 10000;
+
 /// Resolves `text`. An unknown module or variable, a cycle of modules
 /// (a -> b -> a) or an oversized result is a validation_failed error naming
 /// it; `field` is "template" (or "variables" for a missing variable).

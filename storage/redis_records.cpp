@@ -204,7 +204,8 @@ std::vector<std::string> run_args(const std::string& prefix,
           rec.error,
           std::to_string(rec.last_seq),
           std::to_string(rec.created_at_ms),
-          std::to_string(rec.updated_at_ms)};
+          std::to_string(rec.updated_at_ms),
+          rec.owner};
 }
 
 caf::expected<run_record> run_from(const std::string& id,
@@ -225,6 +226,8 @@ caf::expected<run_record> run_from(const std::string& id,
       rec.result = value;
     else if (name == "error")
       rec.error = value;
+    else if (name == "owner")
+      rec.owner = value;
     else if (name == "status") {
       auto status = status_from(value);
       ok = status.has_value();

@@ -73,6 +73,12 @@ http::status status_for(error_code code) noexcept {
     case error_code::too_large: return http::status::payload_too_large;
     case error_code::gone: return http::status::gone;
     case error_code::timeout: return http::status::gateway_timeout;
+    case error_code::unauthorized: return http::status::unauthorized;
+    case error_code::forbidden: return http::status::forbidden;
+    case error_code::rate_limited:
+    case error_code::too_many_runs:
+    case error_code::too_many_connections:
+      return http::status::too_many_requests;
     case error_code::bad_json:
     case error_code::unknown_type:
     case error_code::invalid_field:

@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include "protocol/utf8.hpp"
+#include "transport/access.hpp"
 #include "transport/cors.hpp"
 #include "transport/json_body.hpp"
 #include "transport/rest_support.hpp"
@@ -230,7 +231,8 @@ std::vector<rest_route> system_routes() {
      "",
      {},
      {{200, "alive", "Health"}},
-     health},
+     health,
+     route_access::open},
     {v::get,
      "/ready",
      "system",
@@ -238,7 +240,8 @@ std::vector<rest_route> system_routes() {
      "",
      {},
      {{200, "ready", "Ready"}, {503, "the store is unavailable", "Error"}},
-     ready},
+     ready,
+     route_access::open},
     {v::get,
      "/connections",
      "system",
@@ -246,7 +249,8 @@ std::vector<rest_route> system_routes() {
      "",
      {},
      {{200, "their ids", "Connections"}},
-     connections},
+     connections,
+     route_access::admin},
     {v::post,
      "/broadcast",
      "system",
@@ -255,7 +259,8 @@ std::vector<rest_route> system_routes() {
      {},
      {{200, "how many sessions it went to", "BroadcastReply"},
       {400, "no message", "Error"}},
-     broadcast},
+     broadcast,
+     route_access::admin},
     {v::get,
      "/ws/chat",
      "websocket",
@@ -283,7 +288,8 @@ std::vector<rest_route> system_routes() {
      "",
      {},
      {{200, "the OpenAPI 3.1 document", ""}},
-     openapi},
+     openapi,
+     route_access::open},
     {v::get,
      "/docs",
      "system",
@@ -292,7 +298,8 @@ std::vector<rest_route> system_routes() {
      {},
      {{200, "an HTML page", "text/html"},
       {404, "swagger-ui-dist is not installed", "Error"}},
-     docs_page},
+     docs_page,
+     route_access::open},
     {v::get,
      "/docs/{file}",
      "system",
@@ -300,7 +307,8 @@ std::vector<rest_route> system_routes() {
      "",
      {{"file", "path", "string", "a file of swagger-ui-dist"}},
      {{200, "the file", "text/plain"}, {404, "no such file", "Error"}},
-     docs_file},
+     docs_file,
+     route_access::open},
   };
 }
 
@@ -324,7 +332,7 @@ http_response preflight(transport_context& ctx, const http_request& req) {
 
 std::vector<rest_route> all_routes() {
   auto routes = system_routes();
-  for (auto& more : {agent_routes(), resource_routes()})
+  for (auto& more : {agent_routes(), resource_routes(), key_routes()})
     routes.insert(routes.end(), more.begin(), more.end());
   return routes;
 }
@@ -336,12 +344,26 @@ route_result route_request(transport_context& ctx, const http_request& req,
   auto [path, query] = split_target(target);
   if (req.method() == http::verb::options)
     return preflight(ctx, req);
-  if (is_ws_path(path))
-    return websocket_entry(ctx, req, path, query);
+  if (is_ws_path(path)) {
+    auto admitted
+      = admit_request(ctx.deps.access, req, query, route_access::user, true);
+    if (auto refused = std::get_if<http_response>(&admitted))
+      return std::move(*refused);
+    auto entry = websocket_entry(ctx, req, path, query);
+    if (auto ws = std::get_if<ws_target>(&entry))
+      ws->who = std::get<principal>(std::move(admitted));
+    return entry;
+  }
   rest_call call{ctx, req, query, {}, ex, std::move(respond)};
   auto found = match_route(ctx.routes, req, path, call.params);
-  if (auto route = std::get_if<const rest_route*>(&found))
+  if (auto route = std::get_if<const rest_route*>(&found)) {
+    auto admitted
+      = admit_request(ctx.deps.access, req, query, (*route)->access, false);
+    if (auto refused = std::get_if<http_response>(&admitted))
+      return std::move(*refused);
+    call.who = std::get<principal>(std::move(admitted));
     return (*route)->handler(call);
+  }
   if (auto res = std::get_if<http_response>(&found))
     return std::move(*res);
   // Echo the path only when it is short, readable text: the body is JSON.

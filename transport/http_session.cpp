@@ -159,7 +159,7 @@ void http_session::dispatch(http_request req) {
     // The WebSocket takes the stream; this session ends when we return.
     std::make_shared<websocket_session>(
       std::move(stream_), ctx_, std::move(ws->session_id),
-      std::move(ws->agent_name), std::move(slot_))
+      std::move(ws->agent_name), std::move(ws->who.user), std::move(slot_))
       ->run(std::move(req));
     return;
   }

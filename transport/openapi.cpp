@@ -134,7 +134,7 @@ void object_schema_of(writer& w, const object_schema& schema,
 const std::map<std::string, std::string>& fixed_schemas() {
   static const std::map<std::string, std::string> schemas = {
     {"Error",
-     R"({"type":"object","required":["error"],"properties":{"error":{"type":"object","required":["code","message"],"properties":{"code":{"type":"string","description":"bad_json, invalid_field, validation_failed, not_found, conflict, unsupported_media_type, too_large, gone, storage_unavailable, internal"},"message":{"type":"string"},"field":{"type":"string"}}},"status":{"type":"string","description":"the run's final status , in a 409 from cancel"}}})"},
+     R"({"type":"object","required":["error"],"properties":{"error":{"type":"object","required":["code","message"],"properties":{"code":{"type":"string","description":"bad_json, invalid_field, validation_failed, not_found, conflict, unsupported_media_type, too_large, gone, timeout, storage_unavailable, unauthorized, forbidden, rate_limited, too_many_runs, too_many_connections, internal"},"message":{"type":"string"},"field":{"type":"string"}}},"status":{"type":"string","description":"the run's final status , in a 409 from cancel"}}})"},
     {"RunStarted",
      R"({"type":"object","required":["run_id","status","conversation_id"],"properties":{"run_id":{"type":"string","format":"uuid"},"status":{"type":"string","enum":["started","queued","running","complete","cancelled","failed","interrupted"]},"conversation_id":{"type":"string"}}})"},
     {"RunStatus",
@@ -159,6 +159,7 @@ const std::map<std::string, std::string>& fixed_schemas() {
      R"({"type":"object","required":["active_connections","session_ids"],"properties":{"active_connections":{"type":"integer"},"session_ids":{"type":"array","items":{"type":"string"}}}})"},
     {"BroadcastRequest",
      R"({"type":"object","required":["message"],"properties":{"message":{"type":"string"}}})"},
+    {"ApiKey", R"({"type":"object","required":["id","user","admin","created_at"],"properties":{"id":{"type":"string"},"user":{"type":"string"},"admin":{"type":"boolean"},"created_at":{"type":"string","format":"date-time"},"key":{"type":"string","description":"the key itself: only in the answer that made it"}}})"},
     {"BroadcastReply",
      R"({"type":"object","required":["sent_to"],"properties":{"sent_to":{"type":"integer"}}})"},
   };
@@ -234,6 +235,12 @@ std::vector<response_doc> with_common_errors(const rest_route& route) {
   if (route.pattern.rfind("/api/", 0) == 0 || route.pattern == "/connections"
       || route.pattern == "/broadcast")
     add(503, "the store or an actor did not answer in time");
+  if (route.access != route_access::open) {
+    add(401, "no API key or token, or one that is not accepted");
+    add(429, "over the caller's request budget (see Retry-After)");
+  }
+  if (route.access == route_access::admin)
+    add(403, "the caller is not an admin");
   std::sort(out.begin(), out.end(),
             [](const response_doc& a, const response_doc& b) {
               return a.status < b.status;
@@ -282,6 +289,11 @@ void operation(writer& w, const rest_route& route) {
     content_of(w, route.body);
     w.EndObject();
   }
+  key(w, "security");
+  if (route.access == route_access::open)
+    raw_json(w, "[]");
+  else
+    raw_json(w, R"([{"bearer":[]}])");
   key(w, "responses");
   w.StartObject();
   for (auto& r : with_common_errors(route)) {
@@ -334,8 +346,8 @@ std::string make_openapi(const std::vector<rest_route>& routes) {
     key(w, kind.schema.name);
     object_schema_of(w, kind.schema, true);
   }
-  for (auto* body :
-       {&run_agent_body(), &chat_send_body(), &template_resolve_body()}) {
+  for (auto* body : {&run_agent_body(), &chat_send_body(),
+                     &template_resolve_body(), &api_key_body()}) {
     key(w, body->name);
     object_schema_of(w, *body, false);
   }
@@ -344,6 +356,10 @@ std::string make_openapi(const std::vector<rest_route>& routes) {
     raw_json(w, json);
   }
   w.EndObject();
+  key(w, "securitySchemes");
+  raw_json(
+    w,
+    R"({"bearer":{"type":"http","scheme":"bearer","description":"An API key (parleyd keys create) or a JWT from the configured identity provider. WebSocket upgrades and event streams may carry it as ?token= instead (browsers cannot set headers there)."}})");
   w.EndObject();
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};

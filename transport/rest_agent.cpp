@@ -56,6 +56,7 @@ route_result run_agent(rest_call& call) {
     return std::move(*res);
   auto& obj = std::get<validated_object>(body);
   run_request req;
+  req.owner = call.who.user;
   req.message = obj.text("query");
   req.run_id = obj.text("id");
   auto key = call.req["Idempotency-Key"];
@@ -78,6 +79,7 @@ route_result run_agent(rest_call& call) {
       req.run_id = call.ctx.ids.next();
     sse_plan plan;
     plan.run_id = req.run_id;
+    plan.owner = req.owner;
     plan.start = std::move(req);
     return sse_target{std::move(plan)};
   }
@@ -102,7 +104,7 @@ route_result status_of_run(rest_call& call) {
     [](reply_to to, run_record& rec) {
       return json_response(to, http::status::ok, encode_run_status(rec));
     },
-    status_atom::value, call.params[0]);
+    status_atom::value, call.who.user, call.params[0]);
 }
 
 route_result stream(rest_call& call) {
@@ -110,6 +112,7 @@ route_result stream(rest_call& call) {
     return std::move(*res);
   sse_plan plan;
   plan.run_id = call.params[0];
+  plan.owner = call.who.user;
   // The header (what a browser's EventSource sends on reconnect) wins over
   // the query parameter (what a client without header control can set).
   auto header = call.req["Last-Event-ID"];
@@ -149,7 +152,7 @@ route_result cancel(rest_call& call) {
       body += R"(,"status":)" + json_string(status) + "}";
       return json_response(to, http::status::conflict, std::move(body));
     },
-    cancel_atom::value, call.params[0], action == "interrupt");
+    cancel_atom::value, call.who.user, call.params[0], action == "interrupt");
 }
 
 route_result events(rest_call& call) {
@@ -173,7 +176,8 @@ route_result events(rest_call& call) {
       }
       return json_response(to, http::status::ok, json + "]");
     },
-    ev_get_atom::value, call.params[0], std::get<uint64_t>(after),
+    ev_get_atom::value, call.who.user, call.params[0],
+    std::get<uint64_t>(after),
     static_cast<uint32_t>(std::get<uint64_t>(limit)));
 }
 
@@ -184,6 +188,7 @@ route_result chat_send(rest_call& call) {
   auto& obj = std::get<validated_object>(body);
   auto& ctx = call.ctx;
   run_request req;
+  req.owner = call.who.user;
   req.run_id = ctx.ids.next();
   req.conversation_id = obj.text("conversation_id");
   if (req.conversation_id.empty())
@@ -229,9 +234,10 @@ route_result chat_send(rest_call& call) {
     },
     run_atom::value, std::move(req));
   // A client that hangs up no longer wants the answer: stop the run.
-  return response_pending{[chats = ctx.deps.chats, run_id] {
-    caf::anon_send(chats, cancel_atom::value, run_id, true);
-  }};
+  return response_pending{
+    [chats = ctx.deps.chats, owner = call.who.user, run_id] {
+      caf::anon_send(chats, cancel_atom::value, owner, run_id, true);
+    }};
 }
 
 std::vector<param_doc> run_id_param() {

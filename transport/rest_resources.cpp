@@ -71,7 +71,7 @@ route_result list(rest_call& call, const resource_kind& kind) {
     q.value = std::move(*value);
   }
   return ask<resource_page>(call, call.ctx.deps.resources, page_response,
-                            res_list_atom::value, std::move(q));
+                            res_list_atom::value, call.who.user, std::move(q));
 }
 
 route_result lookup(rest_call& call, const resource_kind& kind,
@@ -82,7 +82,7 @@ route_result lookup(rest_call& call, const resource_kind& kind,
   if (auto res = read_paging(call, q))
     return std::move(*res);
   return ask<resource_page>(call, call.ctx.deps.resources, page_response,
-                            res_list_atom::value, std::move(q));
+                            res_list_atom::value, call.who.user, std::move(q));
 }
 
 auto doc_response(http::status status) {
@@ -97,9 +97,9 @@ auto doc_response(http::status status) {
 route_result create(rest_call& call, const resource_kind& kind) {
   if (auto res = require_json(call))
     return std::move(*res);
-  return ask<resource_doc>(call, call.ctx.deps.resources,
-                           doc_response(http::status::created),
-                           create_atom::value, kind.kind, call.req.body());
+  return ask<resource_doc>(
+    call, call.ctx.deps.resources, doc_response(http::status::created),
+    create_atom::value, call.who.user, kind.kind, call.req.body());
 }
 
 route_result read(rest_call& call, const resource_kind& kind) {
@@ -107,7 +107,7 @@ route_result read(rest_call& call, const resource_kind& kind) {
     return std::move(*res);
   return ask<resource_doc>(call, call.ctx.deps.resources,
                            doc_response(http::status::ok), res_get_atom::value,
-                           kind.kind, call.params[0]);
+                           call.who.user, kind.kind, call.params[0]);
 }
 
 route_result replace(rest_call& call, const resource_kind& kind) {
@@ -117,7 +117,8 @@ route_result replace(rest_call& call, const resource_kind& kind) {
     return std::move(*res);
   return ask<resource_doc>(call, call.ctx.deps.resources,
                            doc_response(http::status::ok), update_atom::value,
-                           kind.kind, call.params[0], call.req.body());
+                           call.who.user, kind.kind, call.params[0],
+                           call.req.body());
 }
 
 route_result remove(rest_call& call, const resource_kind& kind) {
@@ -128,7 +129,7 @@ route_result remove(rest_call& call, const resource_kind& kind) {
     [](reply_to to, caf::ok_atom) {
       return empty_response(to, http::status::no_content);
     },
-    res_del_atom::value, kind.kind, call.params[0]);
+    res_del_atom::value, call.who.user, kind.kind, call.params[0]);
 }
 
 /// DELETE /api/conversations/{id}/memories: the conversation must exist;
@@ -145,16 +146,17 @@ route_result forget(rest_call& call) {
       };
   auto found = [=, &sys = ctx.sys, lease = ctx.actor_lease, ex = call.ex,
                 chats = ctx.deps.chats, timeout = ctx.cfg.actor_timeout,
-                respond = call.respond,
+                respond = call.respond, owner = call.who.user,
                 id = call.params[0]](caf::expected<resource_doc> doc) {
     if (!doc)
       return respond(error_response(to, doc.error()));
     ask_actor<caf::ok_atom>(sys, lease, ex, chats, timeout, cleared,
-                            forget_atom::value, id);
+                            forget_atom::value, owner, id);
   };
   ask_actor<resource_doc>(ctx.sys, ctx.actor_lease, call.ex, ctx.deps.resources,
                           ctx.cfg.actor_timeout, found, res_get_atom::value,
-                          std::string{"conversations"}, call.params[0]);
+                          call.who.user, std::string{"conversations"},
+                          call.params[0]);
   return response_pending{};
 }
 
@@ -166,7 +168,7 @@ route_result resolve(rest_call& call) {
     [](reply_to to, std::string& json) {
       return json_response(to, http::status::ok, std::move(json));
     },
-    resolve_atom::value, call.req.body());
+    resolve_atom::value, call.who.user, call.req.body());
 }
 
 http_response plugin_functions(rest_call& call) {

@@ -14,6 +14,8 @@
 #include <boost/beast/http/verb.hpp>
 
 #include "actors/sse_stream.hpp"
+#include "protocol/owner.hpp"
+#include "transport/access_policy.hpp"
 #include "transport/http_responses.hpp"
 
 namespace parley {
@@ -25,6 +27,8 @@ struct transport_context;
 struct ws_target {
   std::string session_id;
   std::string agent_name;
+  /// Who the connection authenticated as.
+  principal who;
 };
 
 /// The handler will call `respond` later (it asked an actor). If the client
@@ -53,6 +57,8 @@ struct rest_call {
   std::vector<std::string> params;
   boost::asio::any_io_executor ex;
   respond_fn respond;
+  /// Who is asking (authenticated before routing).
+  principal who;
 };
 
 using rest_handler = std::function<route_result(rest_call&)>;
@@ -85,6 +91,7 @@ struct rest_route {
   std::vector<param_doc> params;
   std::vector<response_doc> responses;
   rest_handler handler;
+  route_access access = route_access::user;
 };
 
 /// The agent routes (/api/agent/..., /api/chat/send).
@@ -93,6 +100,9 @@ std::vector<rest_route> agent_routes();
 /// The CRUD routes of every resource kind, templates, modules' plugin
 /// functions and persona images.
 std::vector<rest_route> resource_routes();
+
+/// API key management for admins (/api/keys).
+std::vector<rest_route> key_routes();
 
 /// The route whose pattern fits `path` best (literal segments beat
 /// `{params}`), with `call.params` filled; a 405 (with Allow) when the path

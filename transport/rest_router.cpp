@@ -50,6 +50,10 @@ int fit(std::string_view pattern, const std::vector<std::string_view>& path,
 std::variant<std::monostate, const rest_route*, http_response>
 match_route(const std::vector<rest_route>& routes, const http_request& req,
             std::string_view path, std::vector<std::string>& params) {
+  // Every pattern starts with '/'; a target that does not (`Xapi/...`)
+  // must not be served as if it did.
+  if (path.empty() || path.front() != '/')
+    return std::monostate{};
   auto parts = segments(path);
   int best = -1;
   for (auto& route : routes)

@@ -22,6 +22,7 @@
 
 #include "actors/interfaces.hpp"
 #include "actors/options.hpp"
+#include "transport/access_policy.hpp"
 
 namespace parley {
 
@@ -82,6 +83,10 @@ struct server_deps {
   /// Asked directly only for GET /ready.
   store_actor store;
   connection_registry_actor connections;
+  /// API key management for admins (/api/keys).
+  keys_actor keys;
+  /// Who may call what (transport/access.hpp).
+  access_policy access;
   server_options options;
   logger_ptr log;
 };

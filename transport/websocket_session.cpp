@@ -9,6 +9,7 @@
 
 #include "actors/ws_session.hpp"
 #include "protocol/codec.hpp"
+#include "transport/access.hpp"
 #include "transport/fail.hpp"
 
 namespace net = boost::asio;
@@ -88,12 +89,12 @@ void decorate_handshake(websocket::response_type& res) {
 websocket_session::websocket_session(beast::tcp_stream&& stream,
                                      transport_context_ptr ctx,
                                      std::string session_id,
-                                     std::string agent_name,
+                                     std::string agent_name, std::string owner,
                                      connection_slot slot)
   : slot_(std::move(slot)), ws_(std::move(stream)), strand_(ws_.get_executor()),
     ctx_(std::move(ctx)), session_id_(std::move(session_id)),
-    agent_name_(std::move(agent_name)), close_deadline_(strand_),
-    idle_deadline_(strand_) {}
+    agent_name_(std::move(agent_name)), owner_(std::move(owner)),
+    close_deadline_(strand_), idle_deadline_(strand_) {}
 
 websocket_session::~websocket_session() {
   // Covers the paths that never saw a read error, e.g. the I/O context
@@ -110,7 +111,16 @@ void websocket_session::run(http_request req) {
   websocket::stream_base::timeout timeouts{
     ctx_->cfg.request_timeout, websocket::stream_base::none(), false};
   ws_.set_option(timeouts);
-  ws_.set_option(websocket::stream_base::decorator(decorate_handshake));
+  // A browser that sent its token as a subprotocol ("parley, bearer.X")
+  // drops the connection unless the answer names one it offered.
+  ws_.set_option(websocket::stream_base::decorator(
+    [protocol
+     = std::string{accepted_subprotocol(req)}](websocket::response_type& res) {
+      decorate_handshake(res);
+      if (!protocol.empty()
+          && res.result() == http::status::switching_protocols)
+        res.set(http::field::sec_websocket_protocol, protocol);
+    }));
   ws_.read_message_max(ctx_->cfg.max_frame_bytes);
   ws_.async_accept(req, beast::bind_front_handler(&websocket_session::on_accept,
                                                   shared_from_this()));
@@ -162,7 +172,7 @@ void websocket_session::spawn_actor() {
     ctx_->sys,
     ws_session_deps{deps.chats, deps.connections, deps.options, deps.log},
     std::make_shared<socket_frame_sink>(weak_from_this(), ctx_->actor_lease),
-    session_id_, agent_name_);
+    session_id_, owner_, agent_name_);
   ctx_->websockets.add(this, weak_from_this());
   deps.log->info("websocket {} open (agent {})", session_id_, agent_name_);
 }

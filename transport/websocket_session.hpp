@@ -35,7 +35,8 @@ class websocket_session
   /// session is destroyed.
   websocket_session(boost::beast::tcp_stream&& stream,
                     transport_context_ptr ctx, std::string session_id,
-                    std::string agent_name, connection_slot slot);
+                    std::string agent_name, std::string owner,
+                    connection_slot slot);
 
   ~websocket_session();
 
@@ -87,6 +88,7 @@ class websocket_session
   transport_context_ptr ctx_;
   std::string session_id_;
   std::string agent_name_;
+  std::string owner_;
   ws_session_actor actor_;
 
   std::deque<outbound> queue_;

@@ -73,9 +73,9 @@ fixture::~fixture() {
 
 fixture::client fixture::connect(std::string session_id) {
   auto sink = std::make_shared<recording_sink>();
-  auto actor
-    = spawn_ws_session(sys, ws_session_deps{chats, connections, opts, nullptr},
-                       sink, std::move(session_id), "researcher");
+  auto actor = spawn_ws_session(
+    sys, ws_session_deps{chats, connections, opts, nullptr}, sink,
+    std::move(session_id), std::string{}, "researcher");
   sessions.push_back(actor);
   run();
   return {actor, sink};

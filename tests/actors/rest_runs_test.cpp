@@ -291,21 +291,24 @@ TEST_CASE_METHOD(rest_fixture,
                  "[actors][runs]") {
   auto run_id = start(question()).record.id;
   finish_runs();
-  auto page = ask<std::vector<event_frame>>(chats, ev_get_atom::value, run_id,
-                                            uint64_t{2}, uint32_t{3});
+  auto page = ask<std::vector<event_frame>>(
+    chats, ev_get_atom::value, std::string{}, run_id, uint64_t{2}, uint32_t{3});
   REQUIRE(page);
   REQUIRE(page->size() == 3);
   CHECK((*page)[0].seq == 3);
   CHECK((*page)[2].seq == 5);
-  REQUIRE(ask<caf::ok_atom>(chats, forget_atom::value, std::string{"conv-1"}));
-  auto gone = ask<std::vector<event_frame>>(chats, ev_get_atom::value, run_id,
-                                            uint64_t{0}, uint32_t{10});
+  REQUIRE(ask<caf::ok_atom>(chats, forget_atom::value, std::string{},
+                            std::string{"conv-1"}));
+  auto gone
+    = ask<std::vector<event_frame>>(chats, ev_get_atom::value, std::string{},
+                                    run_id, uint64_t{0}, uint32_t{10});
   REQUIRE_FALSE(gone);
   CHECK(to_error_code(gone.error()) == error_code::gone);
   auto stream = follow(run_id, 0);
   REQUIRE(stream->refused());
   CHECK(*stream->refused() == error_code::gone);
-  auto status = ask<run_record>(chats, status_atom::value, run_id);
+  auto status
+    = ask<run_record>(chats, status_atom::value, std::string{}, run_id);
   REQUIRE(status);
   CHECK(status->status == run_status::complete);
 }

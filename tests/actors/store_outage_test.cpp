@@ -42,7 +42,7 @@ TEST_CASE_METHOD(fixture,
   auto sink = std::make_shared<recording_sink>();
   auto tab = spawn_ws_session(
     sys, ws_session_deps{registry, connections, opts, nullptr}, sink, "tab-9",
-    "researcher");
+    "", "researcher");
   run();
   caf::anon_send(tab,
                  chat_request{"What is (17+4)*3?", {}, {}, {}, true, false});

@@ -164,13 +164,6 @@ void check_match(const std::vector<rest_route>& routes, const http_request& req,
     FUZZ_CHECK(best < 0);
     return;
   }
-  // Known finding (docs/fuzzing.md): match_route ignores the first byte of
-  // the path, so `GET xapi/personas` is routed like `/api/personas`. Such
-  // paths are checked only with PARLEY_FUZZ_STRICT set, so the other
-  // invariants keep being fuzzed until match_route refuses them.
-  static const bool strict = std::getenv("PARLEY_FUZZ_STRICT") != nullptr;
-  if (!strict && (path.empty() || path.front() != '/'))
-    return;
   FUZZ_CHECK(best >= 0);
   if (auto* route = std::get_if<const rest_route*>(&found)) {
     FUZZ_CHECK((*route)->method == req.method());

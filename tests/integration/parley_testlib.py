@@ -54,9 +54,16 @@ class Server:
 
     PREFIX = "parleyd listening on http://127.0.0.1:"
 
+    # Tests about something else run without authentication and per-user
+    # limits (security_test.py turns them on by passing these flags itself).
+    OPEN_DEFAULTS = {"--auth": "none", "--rate-limit-rps": "0",
+                     "--chat-limit-per-min": "0", "--max-runs-per-user": "0"}
+
     def __init__(self, parleyd, *extra):
+        defaults = [x for flag, value in self.OPEN_DEFAULTS.items()
+                    if flag not in extra for x in (flag, value)]
         self.args = [parleyd, "--listen", "127.0.0.1:0", "--log-level",
-                     "warn", *extra]
+                     "warn", *defaults, *extra]
         # stderr is inherited: the server's log lands next to our output.
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE)
         self.port = self._read_port()

@@ -1,5 +1,6 @@
 #include "server_process.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -74,6 +75,19 @@ std::string to_string(const exit_status& status) {
 server_process::server_process(std::vector<std::string> extra_args) {
   std::vector<std::string> args{PARLEYD_PATH, "--listen", "127.0.0.1:0",
                                 "--log-level", "warn"};
+  // These tests are about other things: no authentication, no per-user
+  // limits, unless a test passes the flag itself.
+  const std::pair<const char*, const char*> open_defaults[]
+    = {{"--auth", "none"},
+       {"--rate-limit-rps", "0"},
+       {"--chat-limit-per-min", "0"},
+       {"--max-runs-per-user", "0"}};
+  for (auto [flag, value] : open_defaults)
+    if (std::find(extra_args.begin(), extra_args.end(), flag)
+        == extra_args.end()) {
+      args.emplace_back(flag);
+      args.emplace_back(value);
+    }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& arg : args) {

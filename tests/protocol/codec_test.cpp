@@ -42,6 +42,15 @@ std::string chat_nested(int depth) {
 // -- chat
 // ----------------------------------------------------------------------
 
+TEST_CASE("numbers beyond a double are refused, not echoed half-written",
+          "[codec]") {
+  // RapidJSON reads 10e308 as infinity and then cannot write it back
+  // (found by tests/fuzz/frame_codec_fuzz.cpp).
+  auto err = decode_failure(R"({"type":"ping","data":{"timestamp":[10e308]}})");
+  CHECK(err.code == error_code::bad_json);
+  CHECK(err.message.find("too large") != std::string::npos);
+}
+
 TEST_CASE("a chat frame decodes every field of its payload", "[codec]") {
   auto req = decode_as<chat_request>(R"({"type":"chat","payload":{
     "message":"What is (17+4)*3?","agent_name":"researcher",

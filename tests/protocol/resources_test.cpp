@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
 
+#include "protocol/owner.hpp"
 #include "protocol/resources.hpp"
 #include "protocol/run_summary.hpp"
 
@@ -56,9 +57,24 @@ TEST_CASE("a stored object carries id, fields, timestamps and its indexes",
   CHECK(indexed_active);
 }
 
+TEST_CASE("a user's messages and conversations are stored under their scope",
+          "[protocol][resources]") {
+  auto msg = message_doc(
+    message_record{"m1", "c1", "user", "hi", "", 0, "r1", "bob:x@y", 5});
+  CHECK(msg.kind == "messages@bob%3Ax%40y");
+  CHECK(plain_kind(msg.kind) == "messages");
+  conversation_record conv;
+  conv.id = "c1";
+  conv.owner = "alice";
+  CHECK(conversation_doc(conv).kind == "conversations@alice");
+  CHECK(scoped_kind("personas", "") == "personas");
+  CHECK(without_scope("no personas@alice 7", owner_scope("alice"))
+        == "no personas 7");
+}
+
 TEST_CASE("chat messages become message resources", "[protocol][resources]") {
   auto doc = message_doc(message_record{"m1", "c1", "assistant", "4 \"quoted\"",
-                                        "thought", 3, "r1", 5});
+                                        "thought", 3, "r1", "", 5});
   CHECK(doc.kind == "messages");
   auto json = parse(doc.json);
   CHECK(std::string{json["role"].GetString()} == "assistant");

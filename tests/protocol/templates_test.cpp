@@ -67,9 +67,24 @@ TEST_CASE("exponential growth stops at the size limit",
   for (int i = 0; i < 30; ++i)
     modules["m" + std::to_string(i)]
       = "@m" + std::to_string(i + 1) + " @m" + std::to_string(i + 1);
-  modules["m30"] = "xxxxxxxx";
+  // 16 KiB leaves: the size limit trips after 64 of them, long before the
+  // include limit.
+  modules["m30"] = std::string(16 << 10, 'x');
   auto err = refused("@m0", modules);
   CHECK(err.message.find("bytes") != std::string::npos);
+}
+
+TEST_CASE("fan-out that produces no text stops at the include limit",
+          "[protocol][templates]") {
+  // Each module includes the next twice; the leaf is empty, so the text
+  // never grows and only the count of inclusions can stop 2^30 steps.
+  string_map modules;
+  for (int i = 0; i < 30; ++i)
+    modules["m" + std::to_string(i)]
+      = "@m" + std::to_string(i + 1) + "${e}@m" + std::to_string(i + 1);
+  modules["m30"] = "";
+  auto err = refused("@m0", modules, {{"e", ""}});
+  CHECK(err.message.find("includes modules more than") != std::string::npos);
 }
 
 TEST_CASE("variables come from a JSON object's scalars",

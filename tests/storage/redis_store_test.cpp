@@ -140,7 +140,7 @@ void fill(redis_fixture& s) {
   REQUIRE(s.add_events("r1", events_of("r1", 1, 3)));
   REQUIRE(s.finish(
     run_of("r1", c1, run_status::complete), {event_of("r1", 4, "end", true)},
-    {message_record{m2, c1, "assistant", "answer", "", 1, "r1", 9}}));
+    {message_record{m2, c1, "assistant", "answer", "", 1, "r1", "", 9}}));
 }
 
 } // namespace
@@ -435,7 +435,7 @@ TEST_CASE_METHOD(redis_fixture,
   // run_fin sends its scripts inside MULTI/EXEC, and runs it again.
   REQUIRE(finish(
     run_of("r1", c1, run_status::complete), {event_of("r1", 5, "late", true)},
-    {message_record{other, c1, "assistant", "more", "", 1, "r1", 10}}));
+    {message_record{other, c1, "assistant", "more", "", 1, "r1", "", 10}}));
   CHECK(seqs_of(events("r1")) == std::vector<uint64_t>{1, 2, 3, 4, 5});
   CHECK(list({"messages", "conversation_id", c1, 0, 10}).total == 3);
 }

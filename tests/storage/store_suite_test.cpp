@@ -30,7 +30,7 @@ std::string message_id(int i) {
 
 message_record answer_in(const std::string& conv, const std::string& id,
                          const std::string& run, const std::string& text) {
-  return message_record{id, conv, "assistant", text, "", 3, run, 5000};
+  return message_record{id, conv, "assistant", text, "", 3, run, "", 5000};
 }
 
 bool has(const resource_doc& doc, const std::string& text) {

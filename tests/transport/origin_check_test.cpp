@@ -58,7 +58,7 @@ TEST_CASE("a foreign Origin is allowed only when listed exactly, or with *",
   CHECK(why->find("http://evil.example") != std::string::npos);
 }
 
-TEST_CASE("--allowed-origin takes * or a scheme and authority without a path",
+TEST_CASE("allowed origins are * or a scheme and authority without a path",
           "[transport][origin]") {
   CHECK(valid_origin_pattern("*"));
   CHECK(valid_origin_pattern("https://app.example.com"));
