@@ -477,6 +477,65 @@ def prefixes_isolate(env):
     env.stop(two, "parleyd of prefix b")
 
 
+def keys_cli(env, prefix, *args):
+    """Runs `parleyd keys ...` against the test Redis; (exit code, stdout,
+    stderr)."""
+    proc = subprocess.run(
+        [env.parleyd, "--store", "redis", "--redis-url", env.redis.url,
+         "--redis-prefix", prefix, "keys", *args],
+        capture_output=True, text=True, timeout=30)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@case("env")
+def api_keys_made_by_the_cli_work_on_every_node_until_revoked(env):
+    prefix = f"t5-{tag()}:"
+    code, out, err = keys_cli(env, prefix, "create", "--user", "dana")
+    check_eq(code, 0, f"keys create exit code ({err.strip()})")
+    key = out.strip()
+    check(key.startswith("pk_") and len(key) == 3 + 16 + 1 + 64,
+          f"a key is printed: {out!r}")
+    key_id = key[3:19]
+    # Only the hash is stored: the secret appears nowhere in Redis.
+    dump = subprocess.run(["redis-cli", "-u", env.redis.url, "--scan",
+                           "--pattern", f"{prefix}*"], capture_output=True,
+                          text=True, timeout=10).stdout.split()
+    for name in dump:
+        value = subprocess.run(["redis-cli", "-u", env.redis.url, "--raw",
+                                "DUMP", name], capture_output=True,
+                               timeout=10).stdout
+        check(key[20:].encode() not in value, f"secret stored in {name}")
+    code, out, _ = keys_cli(env, prefix, "list")
+    check(code == 0 and key_id in out and "dana" in out,
+          f"keys list names the key: {out!r}")
+    check(key[20:] not in out, "keys list shows no secret")
+    auth = ["--auth", "on", "--keys-refresh-s", "1"]
+    one = env.start(prefix, *auth)
+    two = env.start(prefix, *auth)
+    bearer = {"Authorization": f"Bearer {key}"}
+    made = request(one, "POST", "/api/personas", {"name": "Dana's"}, bearer)
+    check_eq(made.status, 201, f"a persona made with the key: {made.body!r}")
+    seen = request(two, "GET", f"/api/personas/{made.json['id']}",
+                   headers=bearer)
+    check_eq(seen.status, 200, "the other node takes the key and shows it")
+    check_eq(request(one, "GET", "/api/personas").status, 401,
+             "no key: 401")
+    code, _, err = keys_cli(env, prefix, "revoke", key_id)
+    check_eq(code, 0, f"keys revoke exit code ({err.strip()})")
+    # Both nodes reload the keys every second: refused within a few.
+    for server in (one, two):
+        deadline = time.monotonic() + 10
+        while request(server, "GET", "/api/personas",
+                      headers=bearer).status != 401:
+            check(time.monotonic() < deadline,
+                  f"revoked key still taken by {server.port} after 10 s")
+            time.sleep(0.1)
+    code, _, err = keys_cli(env, prefix, "revoke", key_id)
+    check(code != 0 and "no api key" in err, f"revoking twice: {err!r}")
+    env.stop(one, "first keyed parleyd")
+    env.stop(two, "second keyed parleyd")
+
+
 # -- the runner ---------------------------------------------------------------
 
 
