@@ -250,10 +250,13 @@ caf::error over_limits(registry_ptr self, const std::string& owner) {
   }
   if (opts.chat_messages) {
     auto wait = opts.chat_messages->take(owner);
-    if (wait.count() > 0)
-      return make_error(error_code::rate_limited,
-                        "too many chat messages; retry in "
-                          + std::to_string((wait.count() + 999) / 1000) + " s");
+    if (wait.count() > 0) {
+      auto seconds = (wait.count() + 999) / 1000;
+      return make_retry_error(error_code::rate_limited,
+                              "too many chat messages; retry in "
+                                + std::to_string(seconds) + " s",
+                              seconds);
+    }
   }
   return {};
 }

@@ -38,10 +38,24 @@ std::string error_message(const caf::error& err) {
 }
 
 std::string error_field(const caf::error& err) {
-  if (err.category() == error_category
-      && err.context().match_elements<std::string, std::string>())
+  if (err.category() == error_category && err.context().size() >= 2
+      && err.context().match_element<std::string>(1))
     return err.context().get_as<std::string>(1);
   return {};
+}
+
+caf::error make_retry_error(error_code code, std::string message,
+                            int64_t retry_after_s) {
+  return caf::error{
+    to_caf_code(code), error_category,
+    caf::make_message(std::move(message), std::string{}, retry_after_s)};
+}
+
+int64_t retry_after_of(const caf::error& err) {
+  if (err.category() == error_category
+      && err.context().match_elements<std::string, std::string, int64_t>())
+    return err.context().get_as<int64_t>(2);
+  return 0;
 }
 
 error_code to_error_code(const caf::error& err) {

@@ -87,6 +87,14 @@ std::string error_message(const caf::error& err);
 /// The field an error blames, if any.
 std::string error_field(const caf::error& err);
 
+/// An error that says when to try again (rate limits): HTTP answers carry
+/// it as Retry-After.
+caf::error make_retry_error(error_code code, std::string message,
+                            int64_t retry_after_s);
+
+/// The seconds make_retry_error gave, or 0.
+int64_t retry_after_of(const caf::error& err);
+
 /// The error_code inside `err`, or internal for errors of other categories
 /// (timeouts, dead actors), with storage_unavailable for request timeouts.
 error_code to_error_code(const caf::error& err);

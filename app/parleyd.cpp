@@ -54,6 +54,8 @@ struct cli_options {
   size_t max_conns_per_ip = 256;
   int64_t header_timeout_s = 10;
   int64_t ws_idle_timeout_s = 120;
+  size_t max_queued_frames = 1024;
+  size_t max_queued_bytes = 16 << 20;
 };
 
 void add_options(CLI::App& app, cli_options& opts) {
@@ -163,6 +165,18 @@ void add_limit_options(CLI::App& app, cli_options& opts) {
     ->check(CLI::Range(int64_t{1}, int64_t{3600}))
     ->capture_default_str();
   app
+    .add_option("--max-queued-frames", opts.max_queued_frames,
+                "Frames waiting for one slow WebSocket reader before it is "
+                "closed with 1008 (others are not slowed)")
+    ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+    ->capture_default_str();
+  app
+    .add_option("--max-queued-bytes", opts.max_queued_bytes,
+                "Bytes waiting for one slow WebSocket reader before it is "
+                "closed with 1008")
+    ->check(CLI::Range(size_t{1024}, size_t{1} << 32))
+    ->capture_default_str();
+  app
     .add_option("--ws-idle-timeout-s", opts.ws_idle_timeout_s,
                 "A WebSocket that sends nothing, not even a pong, for this "
                 "long is closed with 1001 (0: never)")
@@ -206,6 +220,8 @@ parley::server_config transport_config(const cli_options& opts,
   cfg.max_conns_per_ip = opts.max_conns_per_ip;
   cfg.header_timeout = std::chrono::seconds(opts.header_timeout_s);
   cfg.ws_idle_timeout = std::chrono::seconds(opts.ws_idle_timeout_s);
+  cfg.max_queued_frames = opts.max_queued_frames;
+  cfg.max_queued_bytes = opts.max_queued_bytes;
   return cfg;
 }
 

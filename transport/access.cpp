@@ -44,23 +44,22 @@ bool wants_event_stream(const http_request& req) {
          != std::string_view::npos;
 }
 
-/// The credential the request carries: the Authorization header, else for
-/// WebSocket upgrades and event streams `?token=` or a "bearer.TOKEN"
-/// subprotocol.
+/// The credential the request carries: the Authorization header, else
+/// where `carriers` allow `?token=` or a "bearer.TOKEN" subprotocol.
 std::string credential_of(const http_request& req, std::string_view query,
-                          bool is_upgrade) {
+                          token_carriers carriers) {
   auto auth = req[http::field::authorization];
   std::string_view header{auth.data(), auth.size()};
   if (header.size() > 7
       && (header.substr(0, 7) == "Bearer " || header.substr(0, 7) == "bearer "))
     return std::string{trim(header.substr(7))};
-  if (!is_upgrade && !wants_event_stream(req))
+  if (carriers == token_carriers::header_only)
     return {};
   if (auto raw = query_param(query, "token"))
     if (auto token = percent_decode(*raw, true))
       return *token;
   std::string found;
-  if (is_upgrade)
+  if (carriers == token_carriers::query_or_subprotocol)
     for_each_subprotocol(req, [&](std::string_view entry) {
       if (entry.substr(0, bearer_prefix.size()) != bearer_prefix)
         return false;
@@ -90,12 +89,13 @@ authenticate(const access_policy& policy, const std::string& credential) {
 
 std::variant<principal, http_response>
 admit_request(const access_policy& policy, const http_request& req,
-              std::string_view query, route_access level, bool is_upgrade) {
+              std::string_view query, route_access level,
+              token_carriers carriers) {
   if (level == route_access::open)
     return principal{};
   if (!policy.required)
     return principal{{}, true};
-  auto credential = credential_of(req, query, is_upgrade);
+  auto credential = credential_of(req, query, carriers);
   if (credential.empty())
     return unauthorized(req, "send an API key or token: Authorization: "
                              "Bearer …");

@@ -18,12 +18,20 @@
 
 namespace parley {
 
+/// Where a request may carry its credential besides the Authorization
+/// header: only where browsers cannot set headers.
+enum class token_carriers : uint8_t {
+  header_only,
+  query,                ///< event streams: also ?token=
+  query_or_subprotocol, ///< WebSocket upgrades: also a bearer.TOKEN entry
+};
+
 /// The caller of `req` if it may use a route of `level`, else the answer
-/// that refuses it. `query` is searched for `token=` only where clients
-/// cannot set headers: WebSocket upgrades and event streams.
+/// that refuses it.
 std::variant<principal, http_response>
 admit_request(const access_policy& policy, const http_request& req,
-              std::string_view query, route_access level, bool is_upgrade);
+              std::string_view query, route_access level,
+              token_carriers carriers);
 
 /// The Sec-WebSocket-Protocol value a browser client offered its token in
 /// ("bearer.TOKEN"), minus that entry: what the upgrade answer must name.

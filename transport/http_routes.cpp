@@ -346,7 +346,8 @@ route_result route_request(transport_context& ctx, const http_request& req,
     return preflight(ctx, req);
   if (is_ws_path(path)) {
     auto admitted
-      = admit_request(ctx.deps.access, req, query, route_access::user, true);
+      = admit_request(ctx.deps.access, req, query, route_access::user,
+                      token_carriers::query_or_subprotocol);
     if (auto refused = std::get_if<http_response>(&admitted))
       return std::move(*refused);
     auto entry = websocket_entry(ctx, req, path, query);
@@ -357,8 +358,13 @@ route_result route_request(transport_context& ctx, const http_request& req,
   rest_call call{ctx, req, query, {}, ex, std::move(respond)};
   auto found = match_route(ctx.routes, req, path, call.params);
   if (auto route = std::get_if<const rest_route*>(&found)) {
-    auto admitted
-      = admit_request(ctx.deps.access, req, query, (*route)->access, false);
+    // EventSource cannot set headers: stream routes also take ?token=.
+    auto& pattern = (*route)->pattern;
+    bool is_stream = pattern.size() >= 7
+                     && pattern.compare(pattern.size() - 7, 7, "/stream") == 0;
+    auto admitted = admit_request(ctx.deps.access, req, query, (*route)->access,
+                                  is_stream ? token_carriers::query
+                                            : token_carriers::header_only);
     if (auto refused = std::get_if<http_response>(&admitted))
       return std::move(*refused);
     call.who = std::get<principal>(std::move(admitted));

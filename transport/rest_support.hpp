@@ -35,8 +35,11 @@ inline http_response error_reply(const rest_call& call, error_code code,
 /// The answer for an actor's error: its code's status, message and field.
 inline http_response error_response(reply_to to, const caf::error& err) {
   auto code = to_error_code(err);
-  return error_response(to, status_for(code), code, error_message(err),
-                        error_field(err));
+  auto res = error_response(to, status_for(code), code, error_message(err),
+                            error_field(err));
+  if (auto seconds = retry_after_of(err); seconds > 0)
+    res.set(boost::beast::http::field::retry_after, std::to_string(seconds));
+  return res;
 }
 
 /// 415 unless the request says its body is JSON.

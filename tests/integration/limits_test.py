@@ -492,13 +492,62 @@ def a_body_announced_over_the_limit_is_413_before_it_is_sent(server):
         wait_closed(sock)
 
 
+# -- slow consumers -----------------------------------------------------------
+
+
+def broadcast(server, text):
+    body = json.dumps({"message": text}).encode()
+    raw = (f"POST /broadcast HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+           f"Content-Type: application/json\r\n"
+           f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+           ).encode() + body
+    return request(server, raw)
+
+
+@case("slow")
+def a_client_that_stops_reading_is_closed_1008_while_others_stream_on(server):
+    slow, slow_reader = open_raw_websocket(server)
+    fast, fast_reader = open_raw_websocket(server)
+    # Each broadcast is 256 KiB; the server holds at most 1 MiB for one
+    # reader (--max-queued-bytes), plus what the kernel buffers take.
+    text = "x" * (256 << 10)
+    deadline = time.monotonic() + IO_TIMEOUT_S
+    # 15 MiB: more than the kernel's buffers on both ends and the 1 MiB
+    # queue together, so the slow reader must overflow.
+    for sent in range(1, 61):
+        check_eq(broadcast(server, text).status, 200, "broadcast")
+        # The fast reader gets every broadcast, in step.
+        while True:
+            frame = fast_reader.next(deadline)
+            check(frame is not None, f"fast reader stalled at {sent}")
+            if frame[0] == 0x1 and b'"broadcast"' in frame[1]:
+                break
+    # It gets what was queued, then the close frame with the reason.
+    code, reason, _ = read_until_close(slow_reader, IO_TIMEOUT_S)
+    check_eq(code, 1008, "close code of the slow reader")
+    check("reads too slowly" in reason, f"close reason {reason!r}")
+    # Once its session ended, broadcasts reach the fast reader alone.
+    deadline = time.monotonic() + IO_TIMEOUT_S
+    while broadcast(server, "still here").json()["sent_to"] != 1:
+        check(time.monotonic() < deadline, "the slow session never ended")
+        time.sleep(0.05)
+    # (Big messages arrive in fragments: skip to the last broadcast.)
+    while True:
+        frame = fast_reader.next(deadline)
+        check(frame is not None, "the fast reader goes on")
+        if frame[0] == 0x1 and b"still here" in frame[1]:
+            break
+    slow.close()
+    fast.close()
+
+
 # -- the runner ---------------------------------------------------------------
 
 SERVER_ARGS = {
     "origin": ["--allowed-origin", ALLOWED],
     # A generous head deadline, so held keep-alive connections stay open.
     "conns": ["--max-conns-per-ip", "3", "--header-timeout-s", "60"],
-    "slow": ["--header-timeout-s", "1"],
+    "slow": ["--header-timeout-s", "1", "--max-queued-bytes", "1048576"],
     # The heartbeat would close a silent peer only after 2 minutes.
     "idle": ["--ws-idle-timeout-s", "1", "--heartbeat-s", "60"],
     # And the heartbeat first when it is the shorter bound.
