@@ -18,21 +18,13 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "fuzz_check.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/utf8.hpp"
 
 using namespace parley;
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                       \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      std::fprintf(stderr, "invariant broken at %s:%d: %s\n", __FILE__,        \
-                   __LINE__, #cond);                                           \
-      __builtin_trap();                                                        \
-    }                                                                          \
-  } while (false)
 
 using writer = rapidjson::Writer<rapidjson::StringBuffer>;
 

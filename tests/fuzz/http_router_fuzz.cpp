@@ -27,6 +27,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <rapidjson/document.h>
 
+#include "fuzz_check.hpp"
 #include "protocol/resources.hpp"
 #include "protocol/utf8.hpp"
 #include "transport/rest_route.hpp"
@@ -36,15 +37,6 @@ namespace http = boost::beast::http;
 using namespace parley;
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                       \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      std::fprintf(stderr, "invariant broken at %s:%d: %s\n", __FILE__,        \
-                   __LINE__, #cond);                                           \
-      __builtin_trap();                                                        \
-    }                                                                          \
-  } while (false)
 
 // The defaults of server_config (transport/server.hpp).
 constexpr size_t max_body_bytes = 1 << 20;

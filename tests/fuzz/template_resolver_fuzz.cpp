@@ -16,21 +16,13 @@
 #include <variant>
 #include <vector>
 
+#include "fuzz_check.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/templates.hpp"
 
 using namespace parley;
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                       \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      std::fprintf(stderr, "invariant broken at %s:%d: %s\n", __FILE__,        \
-                   __LINE__, #cond);                                           \
-      __builtin_trap();                                                        \
-    }                                                                          \
-  } while (false)
 
 constexpr std::string_view separator = "\n%%\n";
 

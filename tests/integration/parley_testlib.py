@@ -14,6 +14,7 @@ failure.
 
 import argparse
 import asyncio
+import http.client
 import json
 import os
 import select
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import time
 import traceback
+import uuid
 
 import websockets
 
@@ -47,6 +49,62 @@ def check_eq(actual, expected, what):
 
 
 # -- the server process -------------------------------------------------------
+
+
+def new_id():
+    return str(uuid.uuid4())
+
+
+def tag():
+    """A short random string, to keep names of one case apart."""
+    return uuid.uuid4().hex[:10]
+
+
+def wait_for(what, probe, timeout=10, interval=0.02):
+    """`probe()`'s first truthy value; a Failure after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        last = probe()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise Failure(f"{what}: not within {timeout} s")
+        time.sleep(interval)
+
+
+class Reply:
+    """An HTTP answer: status, lower-case headers, body bytes."""
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    @property
+    def json(self):
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise Failure(f"not JSON: {self.body[:300]!r}") from None
+
+    def __repr__(self):
+        return f"<{self.status} {self.body[:400]!r}>"
+
+
+def http_call(port, method, path, data=None, headers=None, timeout=10):
+    """One request on a fresh loopback connection; `data` is sent as is."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=data, headers=dict(headers or {}))
+        res = conn.getresponse()
+        payload = res.read()
+        return Reply(res.status, {k.lower(): v for k, v in res.getheaders()},
+                     payload)
+    finally:
+        conn.close()
 
 
 class Server:

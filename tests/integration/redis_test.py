@@ -26,31 +26,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 
-from parley_testlib import (QUESTION, Failure, Server, case, check,
-                            check_eq, parse_args, run_cases)
+from parley_testlib import (QUESTION, case, check, check_eq, Failure,
+                            http_call, parse_args, run_cases, Server,
+                            tag, wait_for)
 
 HTTP_TIMEOUT_S = 5
 WAIT_S = 15
 REDIS_SERVER = "/usr/bin/redis-server"
 REDIS_DEADLINE_S = 10
-
-
-def tag():
-    return uuid.uuid4().hex[:10]
-
-
-def wait_for(what, probe, timeout=WAIT_S, interval=0.02):
-    """`probe()`'s first truthy value; a Failure after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        last = probe()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            raise Failure(f"{what}: not within {timeout} s")
-        time.sleep(interval)
 
 
 def free_port():
@@ -160,46 +144,20 @@ class Env:
 # -- HTTP ---------------------------------------------------------------------
 
 
-class Reply:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-    @property
-    def json(self):
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            raise Failure(f"not JSON: {self.body[:300]!r}") from None
-
-    def __repr__(self):
-        return f"<{self.status} {self.body[:400]!r}>"
-
-
 def request(server, method, path, body=None, headers=None,
             timeout=HTTP_TIMEOUT_S):
-    conn = http.client.HTTPConnection("127.0.0.1", server.port,
-                                      timeout=timeout)
+    hdrs = dict(headers or {})
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        hdrs["Content-Type"] = "application/json"
+    began = time.monotonic()
     try:
-        hdrs = dict(headers or {})
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            hdrs["Content-Type"] = "application/json"
-        began = time.monotonic()
-        try:
-            conn.request(method, path, body=data, headers=hdrs)
-            res = conn.getresponse()
-            payload = res.read()
-        except socket.timeout:
-            raise Failure(f"{method} {path}: no answer within {timeout} s "
-                          f"(asked {time.monotonic() - began:.1f} s ago)") \
-                from None
-        return Reply(res.status, {k.lower(): v for k, v in res.getheaders()},
-                     payload)
-    finally:
-        conn.close()
+        return http_call(server.port, method, path, data, hdrs, timeout)
+    except socket.timeout:
+        raise Failure(f"{method} {path}: no answer within {timeout} s "
+                      f"(asked {time.monotonic() - began:.1f} s ago)") \
+            from None
 
 
 def get(server, path, **kw):

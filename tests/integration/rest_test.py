@@ -37,13 +37,13 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 
-from parley_testlib import (FRAME_TIMEOUT_S, QUESTION, TERMINAL, Failure,
-                            answer_of, case, check, check_answer_63, check_eq,
-                            check_run_frames, connect, fence, greeting,
-                            of_type, parse_args, read_until, recv_json,
-                            run_of, run_suite)
+from parley_testlib import (FRAME_TIMEOUT_S, QUESTION, TERMINAL, answer_of,
+                            case, check, check_answer_63, check_eq,
+                            check_run_frames, connect, Failure, fence,
+                            greeting, http_call, new_id, of_type, parse_args,
+                            read_until, recv_json, Reply, run_of, run_suite,
+                            tag, wait_for)
 
 HTTP_TIMEOUT_S = 10
 WAIT_S = 10
@@ -61,32 +61,11 @@ KINDS = ["personas", "modules", "conversations", "messages", "constitutions",
          "sysprompts", "flow-templates", "flow-configs", "flow-instances"]
 
 
-def new_id():
-    return str(uuid.uuid4())
-
-
-def tag():
-    return uuid.uuid4().hex[:10]
-
-
 def iso_ms(text):
     check(isinstance(text, str) and ISO_RE.match(text),
           f"not an ISO-8601 time: {text!r}")
     stamp = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     return int(stamp.timestamp() * 1000)
-
-
-def wait_for(what, probe, timeout=WAIT_S, interval=0.02):
-    """`probe()`'s first truthy value; a Failure after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        last = probe()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            raise Failure(f"{what}: not within {timeout} s")
-        time.sleep(interval)
 
 
 # -- HTTP ---------------------------------------------------------------------
@@ -111,46 +90,18 @@ def record(method, path, status, headers=None, body=None):
                 pass  # the case that made the request reports it
 
 
-class Reply:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers  # lower-case names
-        self.body = body
-
-    def header(self, name):
-        return self.headers.get(name.lower())
-
-    @property
-    def json(self):
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            raise Failure(f"not JSON: {self.body[:300]!r}") from None
-
-    def __repr__(self):
-        return f"<{self.status} {self.body[:400]!r}>"
-
-
 def request(server, method, path, body=None, *, raw=None, headers=None,
             content_type="application/json"):
     """One request on a fresh connection. `body` is sent as JSON, `raw` as
     is; `content_type=None` sends no Content-Type."""
-    conn = http.client.HTTPConnection("127.0.0.1", server.port,
-                                      timeout=HTTP_TIMEOUT_S)
-    try:
-        hdrs = dict(headers or {})
-        data = raw if raw is not None else (
-            None if body is None else json.dumps(body).encode())
-        if data is not None and content_type is not None:
-            hdrs.setdefault("Content-Type", content_type)
-        conn.request(method, path, body=data, headers=hdrs)
-        res = conn.getresponse()
-        payload = res.read()
-        headers = {k.lower(): v for k, v in res.getheaders()}
-        record(method, path, res.status, headers, payload)
-        return Reply(res.status, headers, payload)
-    finally:
-        conn.close()
+    hdrs = dict(headers or {})
+    data = raw if raw is not None else (
+        None if body is None else json.dumps(body).encode())
+    if data is not None and content_type is not None:
+        hdrs.setdefault("Content-Type", content_type)
+    reply = http_call(server.port, method, path, data, hdrs, HTTP_TIMEOUT_S)
+    record(method, path, reply.status, reply.headers, reply.body)
+    return reply
 
 
 def post_oversized(server, path, content_type, size):

@@ -36,10 +36,11 @@ import websockets
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from parley_testlib import (FRAME_TIMEOUT_S, QUESTION, TERMINAL, Failure,
-                            case, check, check_answer_63, check_eq, fence,
-                            greeting, parse_args, read_until, run_of,
-                            run_suite)
+from parley_testlib import (FRAME_TIMEOUT_S, QUESTION, TERMINAL, case, check,
+                            check_answer_63, check_eq, Failure, fence,
+                            greeting, http_call, new_id, parse_args,
+                            read_until, Reply, run_of, run_suite, tag,
+                            wait_for)
 
 HTTP_TIMEOUT_S = 10
 WAIT_S = 10
@@ -131,68 +132,19 @@ def alg_none(body):
     return jwt.encode(body, None, algorithm="none")
 
 
-def new_id():
-    return str(uuid.uuid4())
-
-
-def tag():
-    return uuid.uuid4().hex[:10]
-
-
-def wait_for(what, probe, timeout=WAIT_S, interval=0.02):
-    """`probe()`'s first truthy value; a Failure after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        last = probe()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            raise Failure(f"{what}: not within {timeout} s")
-        time.sleep(interval)
-
-
 # -- HTTP ---------------------------------------------------------------------
-
-
-class Reply:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers  # lower-case names
-        self.body = body
-
-    def header(self, name):
-        return self.headers.get(name.lower())
-
-    @property
-    def json(self):
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            raise Failure(f"not JSON: {self.body[:300]!r}") from None
-
-    def __repr__(self):
-        return f"<{self.status} {self.body[:400]!r}>"
 
 
 def request(server, method, path, body=None, *, token=None, headers=None):
     """One request on a fresh connection; `body` is sent as JSON, `token`
     as `Authorization: Bearer`."""
-    conn = http.client.HTTPConnection("127.0.0.1", server.port,
-                                      timeout=HTTP_TIMEOUT_S)
-    try:
-        hdrs = dict(headers or {})
-        if token is not None:
-            hdrs["Authorization"] = f"Bearer {token}"
-        data = None if body is None else json.dumps(body).encode()
-        if data is not None:
-            hdrs.setdefault("Content-Type", "application/json")
-        conn.request(method, path, body=data, headers=hdrs)
-        res = conn.getresponse()
-        payload = res.read()
-        return Reply(res.status, {k.lower(): v for k, v in res.getheaders()},
-                     payload)
-    finally:
-        conn.close()
+    hdrs = dict(headers or {})
+    if token is not None:
+        hdrs["Authorization"] = f"Bearer {token}"
+    data = None if body is None else json.dumps(body).encode()
+    if data is not None:
+        hdrs.setdefault("Content-Type", "application/json")
+    return http_call(server.port, method, path, data, hdrs, HTTP_TIMEOUT_S)
 
 
 def check_error(reply, status, code, field=..., what="request"):
