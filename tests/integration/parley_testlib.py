@@ -107,6 +107,25 @@ def http_call(port, method, path, data=None, headers=None, timeout=10):
         conn.close()
 
 
+def check_error(reply, status, code, field=..., what="request"):
+    """`reply` is the error `status` with body {"error":{code,message,field?}}."""
+    check_eq(reply.status, status, f"{what}: status of {reply!r}")
+    ctype = reply.header("Content-Type") or ""
+    check(ctype.startswith("application/json"),
+          f"{what}: error Content-Type {ctype!r}")
+    body = reply.json
+    err = body.get("error") if isinstance(body, dict) else None
+    check(isinstance(err, dict), f"{what}: no error object in {body!r}")
+    check_eq(err.get("code"), code, f"{what}: error code")
+    check(isinstance(err.get("message"), str) and err["message"],
+          f"{what}: no message in {err!r}")
+    check(set(err) <= {"code", "message", "field"},
+          f"{what}: unexpected members in {err!r}")
+    if field is not ...:
+        check_eq(err.get("field"), field, f"{what}: error field")
+    return err
+
+
 class Server:
     """One parleyd child: started on 127.0.0.1:0, port read from stdout."""
 

@@ -40,10 +40,10 @@ import time
 
 from parley_testlib import (FRAME_TIMEOUT_S, QUESTION, TERMINAL, answer_of,
                             case, check, check_answer_63, check_eq,
-                            check_run_frames, connect, Failure, fence,
-                            greeting, http_call, new_id, of_type, parse_args,
-                            read_until, recv_json, Reply, run_of, run_suite,
-                            tag, wait_for)
+                            check_error, check_run_frames, connect, Failure,
+                            fence, greeting, http_call, new_id, of_type,
+                            parse_args, read_until, recv_json, Reply, run_of,
+                            run_suite, tag, wait_for)
 
 HTTP_TIMEOUT_S = 10
 WAIT_S = 10
@@ -153,25 +153,6 @@ def put(server, path, body=None, **kw):
 
 def delete(server, path, **kw):
     return request(server, "DELETE", path, **kw)
-
-
-def check_error(reply, status, code, field=..., what="request"):
-    """`reply` is the error `status` with body {"error":{code,message,field?}}."""
-    check_eq(reply.status, status, f"{what}: status of {reply!r}")
-    ctype = reply.header("Content-Type") or ""
-    check(ctype.startswith("application/json"),
-          f"{what}: error Content-Type {ctype!r}")
-    body = reply.json
-    err = body.get("error") if isinstance(body, dict) else None
-    check(isinstance(err, dict), f"{what}: no error object in {body!r}")
-    check_eq(err.get("code"), code, f"{what}: error code")
-    check(isinstance(err.get("message"), str) and err["message"],
-          f"{what}: no message in {err!r}")
-    check(set(err) <= {"code", "message", "field"},
-          f"{what}: unexpected members in {err!r}")
-    if field is not ...:
-        check_eq(err.get("field"), field, f"{what}: error field")
-    return err
 
 
 def check_ok(reply, status, what):

@@ -37,8 +37,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from parley_testlib import (FRAME_TIMEOUT_S, QUESTION, TERMINAL, case, check,
-                            check_answer_63, check_eq, Failure, fence,
-                            greeting, http_call, new_id, parse_args,
+                            check_answer_63, check_eq, check_error, Failure,
+                            fence, greeting, http_call, new_id, parse_args,
                             read_until, Reply, run_of, run_suite, tag,
                             wait_for)
 
@@ -145,23 +145,6 @@ def request(server, method, path, body=None, *, token=None, headers=None):
     if data is not None:
         hdrs.setdefault("Content-Type", "application/json")
     return http_call(server.port, method, path, data, hdrs, HTTP_TIMEOUT_S)
-
-
-def check_error(reply, status, code, field=..., what="request"):
-    """`reply` is the error `status` with body {"error":{code,message,field?}}."""
-    check_eq(reply.status, status, f"{what}: status of {reply!r}")
-    ctype = reply.header("Content-Type") or ""
-    check(ctype.startswith("application/json"),
-          f"{what}: error Content-Type {ctype!r}")
-    body = reply.json
-    err = body.get("error") if isinstance(body, dict) else None
-    check(isinstance(err, dict), f"{what}: no error object in {body!r}")
-    check_eq(err.get("code"), code, f"{what}: error code")
-    check(isinstance(err.get("message"), str) and err["message"],
-          f"{what}: no message in {err!r}")
-    if field is not ...:
-        check_eq(err.get("field"), field, f"{what}: error field")
-    return err
 
 
 def check_401(reply, what):
