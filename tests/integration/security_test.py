@@ -633,48 +633,53 @@ def another_users_objects_answer_404_and_stay_unchanged(server):
     check_eq(len(before["messages"]), 2, "alice's messages")
 
     bob_bodies = kind_bodies(bfx)
-    for kind, oid in objects.items():
-        missing_id = new_id()
-        replacement = bob_bodies[kind][1]
-        for method, body in (("GET", None), ("PUT", replacement),
-                             ("DELETE", None)):
-            missing = bob.req(method, f"/api/{kind}/{missing_id}", body)
-            check_error(missing, 404, "not_found",
-                        what=f"bob {method} a missing {kind}")
-            same_error_as_missing(bob.req(method, f"/api/{kind}/{oid}", body),
-                                  missing, oid, missing_id,
-                                  f"bob {method} alice's {kind}")
-        listed = bob.list_ids(kind)
-        check(oid not in listed and not set(afx.values()) & set(listed),
-              f"bob's {kind} list shows alice's objects")
-    check_eq(check_ok(bob.get(f"/api/messages/by-conversation/{conv}"), 200,
-                      "bob: messages of alice's conversation"), [],
-             "bob: messages of alice's conversation")
-    check_eq(check_ok(bob.get(
-        f"/api/conversations/by-persona/{afx['persona']}"), 200,
-        "bob: conversations of alice's persona"), [],
-        "bob: conversations of alice's persona")
-    check_error(bob.delete(f"/api/conversations/{conv}/memories"), 404,
-                "not_found", what="bob forgets alice's memories")
-    for method, tail, headers in [
-            ("GET", "status", None), ("GET", "events", None),
-            ("GET", "stream", {"Accept": "text/event-stream"}),
-            ("POST", "cancel", None)]:
-        check_error(bob.req(method, f"/api/agent/{run_id}/{tail}",
-                            headers=headers), 404, "not_found",
-                    what=f"bob: {tail} of alice's run")
-    check_error(bob.post("/api/agent/run_agent", {
-        "query": QUESTION, "conversation_id": conv}), 404, "not_found",
-        what="bob runs in alice's conversation")
-    check_error(bob.post("/api/agent/run_agent", {
-        "query": QUESTION, "id": run_id}), 404, "not_found",
-        what="bob reuses alice's run id")
-    check_error(bob.post("/api/agent/run_agent", {"query": QUESTION},
-                         headers={"Idempotency-Key": run_id}), 404,
-                "not_found", what="bob reuses alice's run id as a key")
-    check_error(bob.post("/api/chat/send", {
-        "message": QUESTION, "conversation_id": conv}), 404, "not_found",
-        what="bob chat/send into alice's conversation")
+    # Another user, and an admin (who is just another user here), are told
+    # exactly what a missing id would tell them.
+    admin = hs_user(server, "root", admin=True)
+    for name, who in (("bob", bob), ("an admin", admin)):
+        for kind, oid in objects.items():
+            missing_id = new_id()
+            replacement = bob_bodies[kind][1]
+            for method, body in (("GET", None), ("PUT", replacement),
+                                 ("DELETE", None)):
+                missing = who.req(method, f"/api/{kind}/{missing_id}", body)
+                check_error(missing, 404, "not_found",
+                            what=f"{name} {method} a missing {kind}")
+                same_error_as_missing(
+                    who.req(method, f"/api/{kind}/{oid}", body),
+                    missing, oid, missing_id,
+                    f"{name} {method} alice's {kind}")
+            listed = who.list_ids(kind)
+            check(oid not in listed and not set(afx.values()) & set(listed),
+                  f"{name}'s {kind} list shows alice's objects")
+        check_eq(check_ok(who.get(f"/api/messages/by-conversation/{conv}"), 200,
+                          f"{name}: messages of alice's conversation"), [],
+                 f"{name}: messages of alice's conversation")
+        check_eq(check_ok(who.get(
+            f"/api/conversations/by-persona/{afx['persona']}"), 200,
+            f"{name}: conversations of alice's persona"), [],
+            f"{name}: conversations of alice's persona")
+        check_error(who.delete(f"/api/conversations/{conv}/memories"), 404,
+                    "not_found", what=f"{name} forgets alice's memories")
+        for method, tail, headers in [
+                ("GET", "status", None), ("GET", "events", None),
+                ("GET", "stream", {"Accept": "text/event-stream"}),
+                ("POST", "cancel", None)]:
+            check_error(who.req(method, f"/api/agent/{run_id}/{tail}",
+                                headers=headers), 404, "not_found",
+                        what=f"{name}: {tail} of alice's run")
+        check_error(who.post("/api/agent/run_agent", {
+            "query": QUESTION, "conversation_id": conv}), 404, "not_found",
+            what=f"{name} runs in alice's conversation")
+        check_error(who.post("/api/agent/run_agent", {
+            "query": QUESTION, "id": run_id}), 404, "not_found",
+            what=f"{name} reuses alice's run id")
+        check_error(who.post("/api/agent/run_agent", {"query": QUESTION},
+                             headers={"Idempotency-Key": run_id}), 404,
+                    "not_found", what=f"{name} reuses alice's run id as a key")
+        check_error(who.post("/api/chat/send", {
+            "message": QUESTION, "conversation_id": conv}), 404, "not_found",
+            what=f"{name} chat/send into alice's conversation")
     # References to alice's objects are refused.
     for kind, body, field in [
             ("conversations", {"persona_id": afx["persona"], "title": "x"},
