@@ -358,12 +358,9 @@ route_result route_request(transport_context& ctx, const http_request& req,
   rest_call call{ctx, req, query, {}, ex, std::move(respond)};
   auto found = match_route(ctx.routes, req, path, call.params);
   if (auto route = std::get_if<const rest_route*>(&found)) {
-    // EventSource cannot set headers: stream routes also take ?token=.
-    auto& pattern = (*route)->pattern;
-    bool is_stream = pattern.size() >= 7
-                     && pattern.compare(pattern.size() - 7, 7, "/stream") == 0;
-    auto admitted = admit_request(ctx.deps.access, req, query, (*route)->access,
-                                  is_stream ? token_carriers::query
+    auto admitted
+      = admit_request(ctx.deps.access, req, query, (*route)->access,
+                      (*route)->query_token ? token_carriers::query
                                             : token_carriers::header_only);
     if (auto refused = std::get_if<http_response>(&admitted))
       return std::move(*refused);

@@ -294,7 +294,9 @@ std::vector<rest_route> agent_routes() {
       {404, "no such run", "Error"},
       {422, "Last-Event-ID is not a number", "Error"},
       {410, "the run's event history is no longer kept", "Error"}},
-     stream});
+     stream,
+     route_access::user,
+     true});
   auto cancel_params = run_id_param();
   cancel_params.push_back(
     {"action", "query", "string",

@@ -1,6 +1,7 @@
 // The CRUD routes, made from the resource kinds' table: one loop, no
 // per-kind handlers. A handler only translates HTTP into a message to the
 // resources actor and its reply back into HTTP.
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -208,6 +209,15 @@ const image_type* image_type_of_body(std::string_view media,
   return nullptr;
 }
 
+/// Each user's images live in a folder of their own (named after their
+/// owner scope, which holds no '/'), so another user's file name is not
+/// found.
+std::string images_of(const server_config& cfg, const principal& who) {
+  auto scope = owner_scope(who.user);
+  return cfg.upload_dir + "/"
+         + (scope.empty() ? std::string{"local"} : "u" + scope.substr(1));
+}
+
 route_result upload_image(rest_call& call) {
   auto& cfg = call.ctx.cfg;
   auto type = call.req[http::field::content_type];
@@ -224,8 +234,11 @@ route_result upload_image(rest_call& call) {
                        "images may be at most "
                          + std::to_string(cfg.max_upload_bytes) + " bytes");
   auto file = call.ctx.ids.next() + "." + image->extension;
+  auto dir = images_of(cfg, call.who);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
   // A small file written on the I/O thread: bounded by max_upload_bytes.
-  std::ofstream out{cfg.upload_dir + "/" + file, std::ios::binary};
+  std::ofstream out{dir + "/" + file, std::ios::binary};
   out.write(call.req.body().data(),
             static_cast<std::streamsize>(call.req.body().size()));
   out.close();
@@ -252,14 +265,15 @@ route_result serve_image(rest_call& call) {
         image = &type;
   std::ifstream in;
   if (image)
-    in.open(call.ctx.cfg.upload_dir + "/" + name, std::ios::binary);
+    in.open(images_of(call.ctx.cfg, call.who) + "/" + name, std::ios::binary);
   if (!image || !in)
     return error_reply(call, error_code::not_found, "no image " + name);
   std::string bytes{std::istreambuf_iterator<char>{in}, {}};
   http_response res{http::status::ok, call.req.version()};
   res.set(http::field::server, "parleyd");
   res.set(http::field::content_type, image->media_type);
-  res.set(http::field::cache_control, "public, max-age=86400, immutable");
+  // One user's image: shared caches must not hand it to anyone else.
+  res.set(http::field::cache_control, "private, max-age=86400, immutable");
   res.keep_alive(call.req.keep_alive());
   res.body() = std::move(bytes);
   res.prepare_payload();
@@ -396,7 +410,9 @@ std::vector<rest_route> resource_routes() {
      "",
      {{"file", "path", "string", "as in the upload's url"}},
      {{200, "the image", "image/*"}, {404, "no such image", "Error"}},
-     serve_image});
+     serve_image,
+     route_access::user,
+     true});
   routes.push_back(
     {http::verb::delete_,
      "/api/conversations/{id}/memories",

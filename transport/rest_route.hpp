@@ -92,6 +92,9 @@ struct rest_route {
   std::vector<response_doc> responses;
   rest_handler handler;
   route_access access = route_access::user;
+  /// Also takes its credential as ?token= (event streams and images, which
+  /// browsers fetch without letting a page set headers).
+  bool query_token = false;
 };
 
 /// The agent routes (/api/agent/..., /api/chat/send).

@@ -135,13 +135,15 @@ def alg_none(body):
 # -- HTTP ---------------------------------------------------------------------
 
 
-def request(server, method, path, body=None, *, token=None, headers=None):
-    """One request on a fresh connection; `body` is sent as JSON, `token`
-    as `Authorization: Bearer`."""
+def request(server, method, path, body=None, *, token=None, headers=None,
+            raw=None):
+    """One request on a fresh connection; `body` is sent as JSON, `raw` as
+    is, `token` as `Authorization: Bearer`."""
     hdrs = dict(headers or {})
     if token is not None:
         hdrs["Authorization"] = f"Bearer {token}"
-    data = None if body is None else json.dumps(body).encode()
+    data = raw if raw is not None else (
+        None if body is None else json.dumps(body).encode())
     if data is not None:
         hdrs.setdefault("Content-Type", "application/json")
     return http_call(server.port, method, path, data, hdrs, HTTP_TIMEOUT_S)
@@ -680,6 +682,15 @@ def another_users_objects_answer_404_and_stay_unchanged(server):
         check_error(who.post("/api/chat/send", {
             "message": QUESTION, "conversation_id": conv}), 404, "not_found",
             what=f"{name} chat/send into alice's conversation")
+    # Images: alice's is hers (also by ?token=, as an <img> fetches it).
+    png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    image = check_ok(alice.req("POST", "/api/personas/upload-image", raw=png,
+                               headers={"Content-Type": "image/png"}),
+                     201, "alice uploads an image")["url"]
+    check_eq(request(server, "GET", f"{image}?token={alice.token}").status,
+             200, "alice's image by ?token=")
+    check_error(bob.get(image), 404, "not_found", what="bob reads alice's image")
+    check_eq(request(server, "GET", image).status, 401, "an image needs a key")
     # References to alice's objects are refused.
     for kind, body, field in [
             ("conversations", {"persona_id": afx["persona"], "title": "x"},
