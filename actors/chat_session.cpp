@@ -36,6 +36,11 @@ struct run_slot {
   bool fin_pending = false;
   bool fin_in_flight = false;
   std::vector<message_record> fin_messages;
+  /// The user's message that started the run. Written at once, and again
+  /// (put_mode::ensure: a no-op if the first write landed) with run_fin,
+  /// which is retried until the store takes it: a question written while
+  /// the store failed is not lost.
+  message_record question;
 
   bool saved() const {
     return !fin_pending && !fin_in_flight && unsaved == log.size();
@@ -242,7 +247,7 @@ void finish(session_ptr self, run_slot& slot, run_event terminal,
   slot.record.result = rolled_back ? std::string{} : slot.answer;
   slot.record.updated_at_ms = now;
   auto frame = stamp(slot, terminal);
-  std::vector<message_record> messages;
+  std::vector<message_record> messages{slot.question};
   bool leaves_answer = terminal.kind == event_kind::done
                        || (terminal.kind == event_kind::cancelled
                            && keep_partial_answer && !slot.answer.empty());
@@ -382,6 +387,7 @@ run_record new_record(const chat_session_state& st, const run_request& req,
   rec.agent_name = req.agent_name;
   rec.query = req.message;
   rec.owner = st.owner;
+  rec.node = st.deps.options.node_id;
   rec.created_at_ms = now;
   rec.updated_at_ms = now;
   return rec;
@@ -400,18 +406,13 @@ run_slot& admit(session_ptr self, run_request& req,
     watch(self, sub);
     slot.subscribers.push_back(sub);
   }
-  auto question = message_doc(message_record{make_uuid(st.rng),
-                                             st.conversation_id,
-                                             "user",
-                                             req.message,
-                                             {},
-                                             0,
-                                             req.run_id,
-                                             st.owner,
-                                             now});
+  slot.question = message_record{
+    make_uuid(st.rng), st.conversation_id, "user", req.message, {}, 0,
+    req.run_id,        st.owner,           now};
   self
     ->request(st.deps.store, st.deps.options.store_timeout, res_put_atom::value,
-              std::move(question), put_mode::create, std::vector<reference>{})
+              message_doc(slot.question), put_mode::create,
+              std::vector<reference>{})
     .then([](const resource_doc&) {}, log_store_error(self, "res_put"));
   return slot;
 }

@@ -34,6 +34,9 @@ struct server_options {
   /// replay; older ones are read back from the store.
   size_t recent_runs_kept = 4;
   std::string default_agent = "researcher";
+  /// This process's name among the nodes sharing one store (--node-id):
+  /// at start-up it ends as interrupted only the runs it left in flight.
+  std::string node_id;
   /// Runs one user may have queued or running at once on this node (0: no
   /// limit); more are refused with too_many_runs.
   size_t max_runs_per_user = 8;

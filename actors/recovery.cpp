@@ -36,7 +36,12 @@ void spawn_run_recovery(caf::actor_system& sys, store_actor store,
   sys.spawn([store, options, log](caf::event_based_actor* self) {
     self->request(store, options.store_timeout, run_live_atom::value)
       .then(
-        [self, store, options, log](std::vector<run_record>& runs) {
+        [self, store, options, log](std::vector<run_record>& all) {
+          // Other nodes' runs are theirs to end (they may be streaming).
+          std::vector<run_record> runs;
+          for (auto& rec : all)
+            if (rec.node == options.node_id)
+              runs.push_back(std::move(rec));
           if (runs.empty())
             return;
           log->warn("marking {} run(s) left by the last process as "

@@ -12,7 +12,8 @@
 
 namespace parley {
 
-/// Ends every live run in `store` as interrupted, then quits. Logs what it
+/// Ends every live run in `store` that this node (options.node_id) ran as
+/// interrupted, then quits. Logs what it
 /// did; a store that does not answer leaves the runs for the next start.
 void spawn_run_recovery(caf::actor_system& sys, store_actor store,
                         server_options options, logger_ptr log);

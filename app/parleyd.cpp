@@ -54,6 +54,7 @@ struct cli_options {
   size_t max_conns_per_ip = 256;
   int64_t header_timeout_s = 10;
   int64_t ws_idle_timeout_s = 120;
+  std::string node_id;
   size_t max_queued_frames = 1024;
   size_t max_queued_bytes = 16 << 20;
 };
@@ -122,6 +123,10 @@ void add_options(CLI::App& app, cli_options& opts) {
     .add_option("--redis-prefix", opts.redis_prefix,
                 "Prefix of every Redis key, so deployments can share a Redis")
     ->capture_default_str();
+  app.add_option("--node-id", opts.node_id,
+                 "This node's name among nodes sharing one Redis (give each "
+                 "its own): at start-up it ends only the runs it left in "
+                 "flight as interrupted");
   app
     .add_option("--event-retention-h", opts.event_retention_h,
                 "How long Redis keeps a finished run's event log (its "
@@ -198,6 +203,7 @@ parley::server_options actor_options(const cli_options& opts) {
   parley::server_options options;
   options.token_interval = std::chrono::milliseconds(opts.token_interval_ms);
   options.heartbeat = std::chrono::seconds(opts.heartbeat_s);
+  options.node_id = opts.node_id;
   return options;
 }
 

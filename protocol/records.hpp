@@ -54,6 +54,9 @@ struct run_record {
   std::string error;
   uint64_t last_seq = 0;
   std::string owner; ///< the user who started it (protocol/owner.hpp)
+  /// The node (--node-id) that ran it: the one that ends it as interrupted
+  /// if it dies with the run in flight.
+  std::string node;
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
 };
@@ -73,7 +76,8 @@ auto inspect(Inspector& f, message_record& x) {
 template<class Inspector>
 auto inspect(Inspector& f, run_record& x) {
   return f(x.id, x.conversation_id, x.agent_name, x.query, x.status, x.result,
-           x.error, x.last_seq, x.owner, x.created_at_ms, x.updated_at_ms);
+           x.error, x.last_seq, x.owner, x.node, x.created_at_ms,
+           x.updated_at_ms);
 }
 
 } // namespace parley

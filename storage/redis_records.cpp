@@ -205,7 +205,8 @@ std::vector<std::string> run_args(const std::string& prefix,
           std::to_string(rec.last_seq),
           std::to_string(rec.created_at_ms),
           std::to_string(rec.updated_at_ms),
-          rec.owner};
+          rec.owner,
+          rec.node};
 }
 
 caf::expected<run_record> run_from(const std::string& id,
@@ -228,6 +229,8 @@ caf::expected<run_record> run_from(const std::string& id,
       rec.error = value;
     else if (name == "owner")
       rec.owner = value;
+    else if (name == "node")
+      rec.node = value;
     else if (name == "status") {
       auto status = status_from(value);
       ok = status.has_value();

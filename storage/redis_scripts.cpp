@@ -247,7 +247,7 @@ if old and old ~= cid then redis.call('SREM', conv_runs_key(old), id) end
 redis.call('HSET', run_key(id), 'conversation_id', cid, 'agent_name', ARGV[4],
            'query', ARGV[5], 'status', status, 'result', ARGV[7],
            'error', ARGV[8], 'last_seq', ARGV[9], 'created_at', ARGV[10],
-           'updated_at', ARGV[11], 'owner', ARGV[12])
+           'updated_at', ARGV[11], 'owner', ARGV[12], 'node', ARGV[13])
 redis.call('SADD', conv_runs_key(cid), id)
 if is_final(status) then
   redis.call('SREM', live_key, id)

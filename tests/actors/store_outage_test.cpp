@@ -12,21 +12,34 @@ using namespace parley::testing;
 
 namespace {
 
-/// A store in front of the real one that refuses everything while `down`.
+/// Whether `x` writes a single message resource (res_put of a message).
+bool is_message_put(caf::message_view& x) {
+  auto msg = x.copy_content_to_message();
+  return msg.match_elements<res_put_atom, resource_doc, put_mode,
+                            std::vector<reference>>()
+         && msg.get_as<resource_doc>(1).kind == "messages";
+}
+
+/// A store in front of the real one that refuses everything while `down`,
+/// and single message writes while `messages_down`.
 store_actor spawn_flaky_store(caf::actor_system& sys, store_actor real,
-                              std::shared_ptr<std::atomic<bool>> down) {
-  auto proxy = sys.spawn([real, down](caf::event_based_actor* self) {
-    self->set_default_handler(
-      [self, real, down](caf::scheduled_actor*,
-                         caf::message_view& x) -> caf::result<caf::message> {
-        if (*down)
-          return make_error(error_code::storage_unavailable, "down");
-        return self->delegate(caf::actor_cast<caf::actor>(real),
-                              x.move_content_to_message());
+                              std::shared_ptr<std::atomic<bool>> down,
+                              std::shared_ptr<std::atomic<bool>> messages_down
+                              = std::make_shared<std::atomic<bool>>(false)) {
+  auto proxy
+    = sys.spawn([real, down, messages_down](caf::event_based_actor* self) {
+        self->set_default_handler(
+          [self, real, down,
+           messages_down](caf::scheduled_actor*,
+                          caf::message_view& x) -> caf::result<caf::message> {
+            if (*down || (*messages_down && is_message_put(x)))
+              return make_error(error_code::storage_unavailable, "down");
+            return self->delegate(caf::actor_cast<caf::actor>(real),
+                                  x.move_content_to_message());
+          });
+        // Everything goes through the default handler.
+        return caf::behavior{[](caf::unit_t) {}};
       });
-    // Everything goes through the default handler.
-    return caf::behavior{[](caf::unit_t) {}};
-  });
   return caf::actor_cast<store_actor>(proxy);
 }
 
@@ -78,6 +91,38 @@ TEST_CASE_METHOD(fixture,
     [&](std::vector<event_frame>& xs) { CHECK(xs.size() == types.size()); },
     [&](caf::error& err) { FAIL(sys.render(err)); });
   CHECK(messages_in_store("tab-9").size() == 2);
+  self->send_exit(tab, caf::exit_reason::user_shutdown);
+  self->send_exit(registry, caf::exit_reason::user_shutdown);
+  self->send_exit(flaky, caf::exit_reason::user_shutdown);
+  run();
+}
+
+TEST_CASE_METHOD(fixture,
+                 "a question the store refused at first is saved with its "
+                 "run's end",
+                 "[actors][store][outage]") {
+  auto down = std::make_shared<std::atomic<bool>>(false);
+  auto messages_down = std::make_shared<std::atomic<bool>>(true);
+  auto flaky = spawn_flaky_store(sys, store, down, messages_down);
+  auto registry = spawn_chat_registry(sys, chat_session_deps{flaky, opts, {}});
+  auto sink = std::make_shared<recording_sink>();
+  auto tab = spawn_ws_session(
+    sys, ws_session_deps{registry, connections, opts, nullptr}, sink, "tab-7",
+    "", "researcher");
+  run();
+  caf::anon_send(tab,
+                 chat_request{"What is (17+4)*3?", {}, {}, {}, true, false});
+  run();
+  // The question's own write failed; the run goes on regardless.
+  CHECK(messages_in_store("tab-7").empty());
+  finish_runs();
+  CHECK(sink->types_of(sink->run_id()).back() == "done");
+  // run_fin carries the question too: both messages, in order.
+  auto messages = messages_in_store("tab-7");
+  REQUIRE(messages.size() == 2);
+  CHECK(messages[0].json.find(R"("role":"user")") != std::string::npos);
+  CHECK(messages[0].json.find("(17+4)*3") != std::string::npos);
+  CHECK(messages[1].json.find(R"("role":"assistant")") != std::string::npos);
   self->send_exit(tab, caf::exit_reason::user_shutdown);
   self->send_exit(registry, caf::exit_reason::user_shutdown);
   self->send_exit(flaky, caf::exit_reason::user_shutdown);

@@ -373,6 +373,36 @@ def kill_9_mid_run_ends_it_interrupted(env):
 
 
 @case("env")
+def each_node_ends_only_the_runs_it_left_in_flight(env):
+    prefix = f"t8-{tag()}:"
+    slow = ("--token-interval-ms", "300")
+    node_a = env.start(prefix, "--node-id", "a", *slow)
+    node_b = env.start(prefix, "--node-id", "b", *slow)
+    runs = {}
+    for name, node in (("a", node_a), ("b", node_b)):
+        runs[name] = start_run(node, {"query": QUESTION})["run_id"]
+        wait_status(node, runs[name], lambda r: r["status"] == "running",
+                    f"node {name}'s run running")
+    env.kill9(node_a)
+    env.kill9(node_b)
+
+    def stored_status(name):
+        return redis_cli(env, "HGET", f"{prefix}run:{runs[name]}", "status")
+
+    # b comes back: it ends its own run (which shows its recovery ran) and
+    # leaves a's alone, since a may be alive and streaming it.
+    again_b = env.start(prefix, "--node-id", "b")
+    wait_for("b's run interrupted",
+             lambda: stored_status("b") == "interrupted")
+    check_eq(stored_status("a"), "running", "a's run after b's restart")
+    again_a = env.start(prefix, "--node-id", "a")
+    wait_for("a's run interrupted",
+             lambda: stored_status("a") == "interrupted")
+    env.stop(again_a, "node a")
+    env.stop(again_b, "node b")
+
+
+@case("env")
 def redis_fault_and_recovery(env):
     prefix = f"t3-{tag()}:"
     server = env.start(prefix, "--token-interval-ms", "0")
@@ -433,6 +463,72 @@ def prefixes_isolate(env):
             [mod["id"]], f"modules seen on {server.port}")
     env.stop(one, "parleyd of prefix a")
     env.stop(two, "parleyd of prefix b")
+
+
+def redis_cli(env, *args):
+    return subprocess.run(["redis-cli", "-u", env.redis.url, *args],
+                          capture_output=True, text=True,
+                          timeout=10).stdout.strip()
+
+
+def events_of(server, run_id):
+    return check_ok(get(server, f"/api/agent/{run_id}/events?limit=1000"),
+                    200, f"events of {run_id}")
+
+
+@case("env")
+def a_run_streams_on_through_a_redis_outage_and_is_saved_after(env):
+    prefix = f"t6-{tag()}:"
+    server = env.start(prefix, "--token-interval-ms", "100")
+    run_id = start_run(server, {"query": QUESTION})["run_id"]
+    wait_for("the run streams", lambda: len(events_of(server, run_id)) >= 2)
+    env.redis.kill()
+    check(not env.redis.ping(), "redis still answers after SIGKILL")
+    # The stream (replayed from the session, then live) goes on to the end
+    # with Redis away.
+    streamed = sse_events(server, run_id, timeout=20)
+    check_eq(streamed[-1][1], "done", "last streamed event with Redis down")
+    check_eq([seq for seq, _, _ in streamed],
+             list(range(1, len(streamed) + 1)), "streamed seqs")
+    env.redis.start()
+    # The session writes what it could not, once Redis is back: a node that
+    # only knows Redis (a fresh process) sees the whole run.
+    wait_for("the run saved complete",
+             lambda: redis_cli(env, "HGET", f"{prefix}run:{run_id}",
+                               "status") == "complete", timeout=15)
+    env.stop(server, "parleyd through the outage")
+    fresh = env.start(prefix)
+    saved = events_of(fresh, run_id)
+    check_eq([f["data"]["seq"] for f in saved],
+             [seq for seq, _, _ in streamed], "seqs saved")
+    check_eq(saved, [frame for _, _, frame in streamed],
+             "saved events are the streamed ones")
+    check_eq(run_status(fresh, run_id)["status"], "complete", "status")
+    env.stop(fresh, "parleyd after the outage")
+
+
+@case("env")
+def a_run_whose_history_expired_answers_410_not_a_partial_replay(env):
+    prefix = f"t7-{tag()}:"
+    server = env.start(prefix, "--token-interval-ms", "0")
+    run_id = start_run(server, {"query": QUESTION})["run_id"]
+    wait_status(server, run_id, lambda r: r["status"] == "complete",
+                "complete")
+    env.stop(server, "parleyd that ran it")
+    # What --event-retention-h does when it runs out.
+    check_eq(redis_cli(env, "DEL", f"{prefix}ev:{run_id}"), "1",
+             "the event log was there")
+    fresh = env.start(prefix)
+    for path in (f"/api/agent/{run_id}/events",
+                 f"/api/agent/{run_id}/stream"):
+        check_error(get(fresh, path), 410, "gone", f"GET {path}")
+    check_error(get(fresh, f"/api/agent/{run_id}/stream",
+                    headers={"Last-Event-ID": "3"}), 410, "gone",
+                "resume after seq 3")
+    status = run_status(fresh, run_id)
+    check_eq(status["status"], "complete", "status after expiry")
+    check(status.get("result"), "the result is still there")
+    env.stop(fresh, "parleyd after expiry")
 
 
 def keys_cli(env, prefix, *args):
