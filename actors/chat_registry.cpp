@@ -251,7 +251,7 @@ caf::error over_limits(registry_ptr self, const std::string& owner) {
   if (opts.chat_messages) {
     auto wait = opts.chat_messages->take(owner);
     if (wait.count() > 0) {
-      auto seconds = (wait.count() + 999) / 1000;
+      auto seconds = rate_limiter::seconds_of(wait);
       return make_retry_error(error_code::rate_limited,
                               "too many chat messages; retry in "
                                 + std::to_string(seconds) + " s",

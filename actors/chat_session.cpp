@@ -418,17 +418,12 @@ run_slot& admit(session_ptr self, run_request& req,
 }
 
 /// Admits a checked request and starts it, queues it, or has it replace
-/// the run in flight; answers `rp`.
+/// the run in flight; answers `rp`. start_run refused `reject` while busy,
+/// and its `await` kept the run in flight from changing since.
 void admit_and_start(session_ptr self, run_request& req, subscriber_actor& sub,
                      caf::typed_response_promise<run_ticket> rp) {
   auto& st = self->state;
   auto busy = !st.active.empty();
-  if (busy && req.strategy == multitask_strategy::reject) {
-    rp.deliver(make_error(error_code::conflict,
-                          "conversation " + st.conversation_id
-                            + " already has run " + st.active + " in flight"));
-    return;
-  }
   admit(self, req, sub);
   if (!busy || req.strategy == multitask_strategy::enqueue) {
     st.queued.push_back(req.run_id);

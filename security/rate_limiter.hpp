@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,6 +29,11 @@ class rate_limiter {
                                  clock::time_point now = clock::now());
 
   bool enabled() const noexcept { return rate_ > 0; }
+
+  /// A wait as whole seconds, rounded up (what Retry-After carries).
+  static int64_t seconds_of(std::chrono::milliseconds wait) noexcept {
+    return (wait.count() + 999) / 1000;
+  }
 
  private:
   struct bucket {

@@ -109,7 +109,7 @@ admit_request(const access_policy& policy, const http_request& req,
   if (policy.requests) {
     auto wait = policy.requests->take(who.user);
     if (wait.count() > 0) {
-      auto seconds = std::to_string((wait.count() + 999) / 1000);
+      auto seconds = std::to_string(rate_limiter::seconds_of(wait));
       auto res
         = error_response(reply_to_of(req), http::status::too_many_requests,
                          error_code::rate_limited,

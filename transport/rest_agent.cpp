@@ -29,17 +29,6 @@ multitask_strategy strategy_named(const std::string& name) {
   return multitask_strategy::reject;
 }
 
-/// The body checked against `schema`, or the 400/415/422 that says why not.
-std::variant<validated_object, http_response>
-checked_body(rest_call& call, const object_schema& schema) {
-  if (auto res = require_json(call))
-    return std::move(*res);
-  auto result = validate(schema, call.req.body());
-  if (auto err = std::get_if<decode_error>(&result))
-    return error_reply(call, err->code, err->message, err->field);
-  return std::get<validated_object>(std::move(result));
-}
-
 std::string started_json(const run_ticket& ticket) {
   auto& rec = ticket.record;
   const char* status = to_string(rec.status);

@@ -40,11 +40,9 @@ route_result list_keys(rest_call& call) {
 }
 
 route_result create_key(rest_call& call) {
-  if (auto res = require_json(call))
+  auto checked = checked_body(call, api_key_body());
+  if (auto res = std::get_if<http_response>(&checked))
     return std::move(*res);
-  auto checked = validate(api_key_body(), call.req.body());
-  if (auto err = std::get_if<decode_error>(&checked))
-    return error_reply(call, err->code, err->message, err->field);
   auto& body = std::get<validated_object>(checked);
   return ask<api_key_info>(
     call, call.ctx.deps.keys,

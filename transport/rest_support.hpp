@@ -12,6 +12,7 @@
 #include <caf/all.hpp>
 
 #include "protocol/ids.hpp"
+#include "protocol/schema.hpp"
 #include "transport/actor_bridge.hpp"
 #include "transport/rest_route.hpp"
 #include "transport/transport_context.hpp"
@@ -96,6 +97,17 @@ query_number(const rest_call& call, std::string_view key, uint64_t fallback,
 }
 
 /// Asks `dest` and answers with `on_reply(reply_to, reply)` or the error.
+/// The body checked against `schema`, or the 400/415/422 that says why not.
+inline std::variant<validated_object, http_response>
+checked_body(rest_call& call, const object_schema& schema) {
+  if (auto res = require_json(call))
+    return std::move(*res);
+  auto result = validate(schema, call.req.body());
+  if (auto err = std::get_if<decode_error>(&result))
+    return error_reply(call, err->code, err->message, err->field);
+  return std::get<validated_object>(std::move(result));
+}
+
 template<class Reply, class Handle, class OnReply, class... Ts>
 route_result ask(rest_call& call, const Handle& dest, OnReply on_reply,
                  Ts&&... xs) {

@@ -22,10 +22,10 @@ bool is_message_put(caf::message_view& x) {
 
 /// A store in front of the real one that refuses everything while `down`,
 /// and single message writes while `messages_down`.
-store_actor spawn_flaky_store(caf::actor_system& sys, store_actor real,
-                              std::shared_ptr<std::atomic<bool>> down,
-                              std::shared_ptr<std::atomic<bool>> messages_down
-                              = std::make_shared<std::atomic<bool>>(false)) {
+store_actor
+spawn_flaky_store(caf::actor_system& sys, store_actor real,
+                  std::shared_ptr<std::atomic<bool>> down,
+                  std::shared_ptr<std::atomic<bool>> messages_down) {
   auto proxy
     = sys.spawn([real, down, messages_down](caf::event_based_actor* self) {
         self->set_default_handler(
@@ -43,23 +43,44 @@ store_actor spawn_flaky_store(caf::actor_system& sys, store_actor real,
   return caf::actor_cast<store_actor>(proxy);
 }
 
+/// A chat tab whose registry talks to the store through the flaky proxy.
+struct outage_fixture : fixture {
+  std::shared_ptr<std::atomic<bool>> down
+    = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<std::atomic<bool>> messages_down
+    = std::make_shared<std::atomic<bool>>(false);
+  store_actor flaky = spawn_flaky_store(sys, store, down, messages_down);
+  chat_registry_actor registry
+    = spawn_chat_registry(sys, chat_session_deps{flaky, opts, {}});
+  std::shared_ptr<recording_sink> sink = std::make_shared<recording_sink>();
+  ws_session_actor tab;
+
+  /// Opens tab `id` and sends the question its run answers with 63.
+  void ask_in(const std::string& id) {
+    tab = spawn_ws_session(
+      sys, ws_session_deps{registry, connections, opts, nullptr}, sink, id, "",
+      "researcher");
+    run();
+    caf::anon_send(tab,
+                   chat_request{"What is (17+4)*3?", {}, {}, {}, true, false});
+    run();
+  }
+
+  ~outage_fixture() {
+    self->send_exit(tab, caf::exit_reason::user_shutdown);
+    self->send_exit(registry, caf::exit_reason::user_shutdown);
+    self->send_exit(flaky, caf::exit_reason::user_shutdown);
+    run();
+  }
+};
+
 } // namespace
 
-TEST_CASE_METHOD(fixture,
+TEST_CASE_METHOD(outage_fixture,
                  "a run that ends while the store is down is saved when it "
                  "comes back",
                  "[actors][store][outage]") {
-  auto down = std::make_shared<std::atomic<bool>>(false);
-  auto flaky = spawn_flaky_store(sys, store, down);
-  auto registry = spawn_chat_registry(sys, chat_session_deps{flaky, opts, {}});
-  auto sink = std::make_shared<recording_sink>();
-  auto tab = spawn_ws_session(
-    sys, ws_session_deps{registry, connections, opts, nullptr}, sink, "tab-9",
-    "", "researcher");
-  run();
-  caf::anon_send(tab,
-                 chat_request{"What is (17+4)*3?", {}, {}, {}, true, false});
-  run();
+  ask_in("tab-9");
   step();
   *down = true;
   finish_runs();
@@ -91,28 +112,14 @@ TEST_CASE_METHOD(fixture,
     [&](std::vector<event_frame>& xs) { CHECK(xs.size() == types.size()); },
     [&](caf::error& err) { FAIL(sys.render(err)); });
   CHECK(messages_in_store("tab-9").size() == 2);
-  self->send_exit(tab, caf::exit_reason::user_shutdown);
-  self->send_exit(registry, caf::exit_reason::user_shutdown);
-  self->send_exit(flaky, caf::exit_reason::user_shutdown);
-  run();
 }
 
-TEST_CASE_METHOD(fixture,
+TEST_CASE_METHOD(outage_fixture,
                  "a question the store refused at first is saved with its "
                  "run's end",
                  "[actors][store][outage]") {
-  auto down = std::make_shared<std::atomic<bool>>(false);
-  auto messages_down = std::make_shared<std::atomic<bool>>(true);
-  auto flaky = spawn_flaky_store(sys, store, down, messages_down);
-  auto registry = spawn_chat_registry(sys, chat_session_deps{flaky, opts, {}});
-  auto sink = std::make_shared<recording_sink>();
-  auto tab = spawn_ws_session(
-    sys, ws_session_deps{registry, connections, opts, nullptr}, sink, "tab-7",
-    "", "researcher");
-  run();
-  caf::anon_send(tab,
-                 chat_request{"What is (17+4)*3?", {}, {}, {}, true, false});
-  run();
+  *messages_down = true;
+  ask_in("tab-7");
   // The question's own write failed; the run goes on regardless.
   CHECK(messages_in_store("tab-7").empty());
   finish_runs();
@@ -123,8 +130,4 @@ TEST_CASE_METHOD(fixture,
   CHECK(messages[0].json.find(R"("role":"user")") != std::string::npos);
   CHECK(messages[0].json.find("(17+4)*3") != std::string::npos);
   CHECK(messages[1].json.find(R"("role":"assistant")") != std::string::npos);
-  self->send_exit(tab, caf::exit_reason::user_shutdown);
-  self->send_exit(registry, caf::exit_reason::user_shutdown);
-  self->send_exit(flaky, caf::exit_reason::user_shutdown);
-  run();
 }

@@ -126,6 +126,100 @@ def check_error(reply, status, code, field=..., what="request"):
     return err
 
 
+# -- resources ------------------------------------------------------------------
+
+
+def resource_fixtures(create):
+    """One object of each kind another kind points at, made with
+    `create(kind, body)` (which returns the stored object)."""
+    persona = create("personas", {"name": f"fixture {tag()}"})
+    conversation = create("conversations",
+                          {"persona_id": persona["id"], "title": "fixture"})
+    constitution = create("constitutions",
+                          {"name": "fixture", "content": "be kind"})
+    sysprompt = create("sysprompts", {"name": "fixture", "content": "you help"})
+    template = create("flow-templates",
+                      {"name": "fixture", "constitution_id": constitution["id"],
+                       "sysprompt_id": sysprompt["id"]})
+    config = create("flow-configs",
+                    {"name": "fixture", "flow_template_id": template["id"]})
+    return {"persona": persona["id"], "conversation": conversation["id"],
+            "constitution": constitution["id"], "sysprompt": sysprompt["id"],
+            "template": template["id"], "config": config["id"]}
+
+
+def kind_specs(fx):
+    """Per kind: a full body, a replacement, the replacement's defaults, a
+    field it does not know... and a body it refuses with 422 on `field`."""
+    t = tag()
+    return {
+        "personas": (
+            {"name": f"Ada {t}", "mode": "autonomous",
+             "template": "You are ${persona.name}", "description": "d",
+             "provider": "mock", "model": "m1",
+             "provider_settings": {"temperature": 0.5, "tags": ["a"]},
+             "image_url": "/api/personas/images/x.png", "is_active": False},
+            {"name": f"Ada II {t}"},
+            {"mode": "reactive", "is_active": True, "template": None,
+             "description": None, "provider": None, "model": None,
+             "provider_settings": None, "image_url": None},
+            ({"mode": "reactive"}, "name")),
+        "modules": (
+            {"name": f"mod_{t}", "type": "advanced", "content": "hello",
+             "trigger_pattern": "^hi( there)?$",
+             "execution_context": "on_demand", "is_active": False},
+            {"name": f"mod_{t}_b", "content": "bye"},
+            {"type": "simple", "execution_context": "immediate",
+             "is_active": True, "trigger_pattern": None},
+            ({"name": "Not A Name"}, "name")),
+        "conversations": (
+            {"persona_id": fx["persona"], "title": "t",
+             "provider_config": {"a": 1}, "agent_name": "researcher"},
+            {"persona_id": fx["persona"], "title": "t2"},
+            {"provider_config": None, "agent_name": None},
+            ({"persona_id": new_id()}, "persona_id")),
+        "messages": (
+            {"conversation_id": fx["conversation"], "role": "user",
+             "content": "hi", "thinking": "th", "token_count": 3,
+             "extra_metadata": {"k": "v"}, "run_id": new_id()},
+            {"conversation_id": fx["conversation"], "role": "assistant",
+             "content": "yo"},
+            {"thinking": None, "extra_metadata": None, "run_id": None},
+            ({"conversation_id": fx["conversation"], "role": "robot",
+              "content": "x"}, "role")),
+        "constitutions": (
+            {"name": "c", "content": "be nice"},
+            {"name": "c2", "content": "be nicer"},
+            {},
+            ({"name": "c"}, "content")),
+        "sysprompts": (
+            {"name": "s", "content": "you are helpful"},
+            {"name": "s2", "content": "you are terse"},
+            {},
+            ({"content": "x"}, "name")),
+        "flow-templates": (
+            {"name": "ft", "description": "d",
+             "constitution_id": fx["constitution"],
+             "sysprompt_id": fx["sysprompt"], "superego_enabled": True},
+            {"name": "ft2"},
+            {"superego_enabled": False, "constitution_id": None,
+             "sysprompt_id": None, "description": None},
+            ({"name": "ft", "constitution_id": new_id()}, "constitution_id")),
+        "flow-configs": (
+            {"name": "fc", "flow_template_id": fx["template"], "model": "m",
+             "temperature": 0.7, "max_tokens": 100},
+            {"name": "fc2", "temperature": 2},
+            {"flow_template_id": None, "model": None, "max_tokens": None},
+            ({"name": "fc", "temperature": 2.5}, "temperature")),
+        "flow-instances": (
+            {"flow_config_id": fx["config"], "name": "fi",
+             "conversation_id": fx["conversation"]},
+            {"flow_config_id": fx["config"]},
+            {"name": None, "conversation_id": None},
+            ({"flow_config_id": new_id()}, "flow_config_id")),
+    }
+
+
 class Server:
     """One parleyd child: started on 127.0.0.1:0, port read from stdout."""
 

@@ -38,9 +38,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from parley_testlib import (FRAME_TIMEOUT_S, QUESTION, TERMINAL, case, check,
                             check_answer_63, check_eq, check_error, Failure,
-                            fence, greeting, http_call, new_id, parse_args,
-                            read_until, Reply, run_of, run_suite, tag,
-                            wait_for)
+                            fence, greeting, http_call, kind_specs, new_id,
+                            parse_args, read_until, Reply, resource_fixtures,
+                            run_of, run_suite, tag, wait_for)
 
 HTTP_TIMEOUT_S = 10
 WAIT_S = 10
@@ -289,70 +289,12 @@ def ahttp(fn, *args, **kw):
 
 
 def make_fixtures(user):
-    """One object of each kind another kind points at."""
-    persona = user.create("personas", {"name": f"fixture {tag()}"})
-    conversation = user.create("conversations", {"persona_id": persona["id"],
-                                                 "title": "fixture"})
-    constitution = user.create("constitutions",
-                               {"name": "fixture", "content": "be kind"})
-    sysprompt = user.create("sysprompts",
-                            {"name": "fixture", "content": "you help"})
-    template = user.create("flow-templates", {
-        "name": "fixture", "constitution_id": constitution["id"],
-        "sysprompt_id": sysprompt["id"]})
-    config = user.create("flow-configs", {"name": "fixture",
-                                          "flow_template_id": template["id"]})
-    return {"persona": persona["id"], "conversation": conversation["id"],
-            "constitution": constitution["id"], "sysprompt": sysprompt["id"],
-            "template": template["id"], "config": config["id"]}
+    return resource_fixtures(user.create)
 
 
 def kind_bodies(fx):
-    """Per kind: a full body and a replacement (as in rest_test.py)."""
-    t = tag()
-    return {
-        "personas": (
-            {"name": f"Ada {t}", "mode": "autonomous",
-             "template": "You are ${persona.name}", "description": "d",
-             "provider": "mock", "model": "m1",
-             "provider_settings": {"temperature": 0.5, "tags": ["a"]},
-             "image_url": "/api/personas/images/x.png", "is_active": False},
-            {"name": f"Ada II {t}"}),
-        "modules": (
-            {"name": f"mod_{t}", "type": "advanced", "content": "hello",
-             "trigger_pattern": "^hi( there)?$",
-             "execution_context": "on_demand", "is_active": False},
-            {"name": f"mod_{t}_b", "content": "bye"}),
-        "conversations": (
-            {"persona_id": fx["persona"], "title": "t",
-             "provider_config": {"a": 1}, "agent_name": "researcher"},
-            {"persona_id": fx["persona"], "title": "t2"}),
-        "messages": (
-            {"conversation_id": fx["conversation"], "role": "user",
-             "content": "hi", "thinking": "th", "token_count": 3,
-             "extra_metadata": {"k": "v"}, "run_id": new_id()},
-            {"conversation_id": fx["conversation"], "role": "assistant",
-             "content": "yo"}),
-        "constitutions": (
-            {"name": "c", "content": "be nice"},
-            {"name": "c2", "content": "be nicer"}),
-        "sysprompts": (
-            {"name": "s", "content": "you are helpful"},
-            {"name": "s2", "content": "you are terse"}),
-        "flow-templates": (
-            {"name": "ft", "description": "d",
-             "constitution_id": fx["constitution"],
-             "sysprompt_id": fx["sysprompt"], "superego_enabled": True},
-            {"name": "ft2"}),
-        "flow-configs": (
-            {"name": "fc", "flow_template_id": fx["template"], "model": "m",
-             "temperature": 0.7, "max_tokens": 100},
-            {"name": "fc2", "temperature": 2}),
-        "flow-instances": (
-            {"flow_config_id": fx["config"], "name": "fi",
-             "conversation_id": fx["conversation"]},
-            {"flow_config_id": fx["config"]}),
-    }
+    """Per kind: a full body and a replacement."""
+    return {kind: spec[:2] for kind, spec in kind_specs(fx).items()}
 
 
 # == 1. tokens ================================================================
