@@ -1,5 +1,8 @@
 #include "actors/agent_run.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include <caf/all.hpp>
 
 #include "actors/agents/researcher.hpp"
@@ -8,6 +11,10 @@
 namespace parley {
 
 namespace {
+
+/// At most this many events go in one message: a long unpaced plan still
+/// yields to its mailbox (a cancel) between batches.
+constexpr size_t max_batch = 32;
 
 struct agent_run_state {
   chat_session_actor parent;
@@ -45,9 +52,18 @@ agent_run(agent_run_actor::stateful_pointer<agent_run_state> self,
   return {
     [self](step_atom) {
       auto& st = self->state;
-      auto ev = std::move(st.plan[st.next++]);
-      ev.chat_session_id = st.run_id;
-      self->send(st.parent, std::move(ev));
+      // Paced, a tick plays one event; unpaced, everything the plan has
+      // left is ready now and goes in one message (see max_batch).
+      auto count = st.interval.count() == 0
+                     ? std::min(max_batch, st.plan.size() - st.next)
+                     : size_t{1};
+      std::vector<run_event> batch;
+      batch.reserve(count);
+      for (size_t i = 0; i < count; ++i) {
+        batch.push_back(std::move(st.plan[st.next++]));
+        batch.back().chat_session_id = st.run_id;
+      }
+      self->send(st.parent, std::move(batch));
       if (st.next == st.plan.size()) {
         self->quit();
         return;

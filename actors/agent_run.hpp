@@ -1,11 +1,14 @@
 // The agent run actor: one per user message. It asks the agent for the plan
-// of its answer and plays it to its chat session one event per step tick.
-// Ticks are mailbox messages, so a `cancel` queued behind the current step
-// stops the run before the next one; with a token interval of 0 the run
-// still yields to its mailbox after every event.
+// of its answer and plays it to its chat session. Paced (a token interval
+// above 0), it sends one event per step tick; unpaced, it sends what is
+// ready in batches of up to 32 events, one message each. Ticks are mailbox
+// messages, so a `cancel` queued behind the current step stops the run
+// before the next one. The chat session decides cancellation on its side
+// too, so whatever a run had already sent is dropped there.
 //
-//   chat_session --spawn--> agent_run --run_event (one per tick)-->
-//   chat_session chat_session --cancel--> agent_run (quits, emits nothing more)
+//   chat_session --spawn--> agent_run --run_events (a batch per tick)-->
+//   chat_session; chat_session --cancel--> agent_run (quits, sends nothing
+//   more)
 #pragma once
 
 #include <caf/fwd.hpp>

@@ -1,5 +1,6 @@
 #include "actors/chat_registry.hpp"
 
+#include <deque>
 #include <functional>
 #include <random>
 #include <unordered_map>
@@ -21,8 +22,24 @@ struct chat_registry_state {
   std::unordered_map<std::string, chat_session_actor> sessions;
   /// Who each conversation this registry has seen belongs to.
   std::unordered_map<std::string, std::string> owner_of_conversation;
-  /// Which conversation each run belongs to, for cancel/status by run id.
+  /// Which conversation each run belongs to, for cancel/status by run id:
+  /// the latest routes_kept runs. An older one costs a store lookup, which
+  /// remembers it again; without the bound a busy node would keep one
+  /// entry per run it ever saw.
   std::unordered_map<std::string, std::string> conversation_of_run;
+  std::deque<std::string> route_order;
+  static constexpr size_t routes_kept = 65536;
+
+  void remember_route(const std::string& run_id,
+                      const std::string& conversation_id) {
+    if (!conversation_of_run.emplace(run_id, conversation_id).second)
+      return;
+    route_order.push_back(run_id);
+    if (route_order.size() > routes_kept) {
+      conversation_of_run.erase(route_order.front());
+      route_order.pop_front();
+    }
+  }
   /// The runs each user has queued or running (max_runs_per_user).
   std::unordered_map<std::string, std::unordered_set<std::string>> in_flight;
   /// Requests about conversations whose claim the store has not answered
@@ -153,7 +170,7 @@ caf::result<Reply> route_by_run(registry_ptr self, const std::string& owner,
           return;
         }
         auto& st = self->state;
-        st.conversation_of_run.emplace(run_id, rec.conversation_id);
+        st.remember_route(run_id, rec.conversation_id);
         st.owner_of_conversation.emplace(rec.conversation_id, rec.owner);
         rp.delegate(session_of(self, rec.conversation_id, rec.agent_name),
                     xs...);
@@ -169,7 +186,7 @@ void start(registry_ptr self, caf::typed_response_promise<run_ticket> rp,
   auto conversation_id = req.conversation_id;
   auto agent_name = req.agent_name;
   // Known at once, so a cancel by run id that follows finds it.
-  self->state.conversation_of_run.emplace(req.run_id, conversation_id);
+  self->state.remember_route(req.run_id, conversation_id);
   // A repeat naming another user's run must not learn its conversation.
   auto refusal = req.reuse_existing ? no_run(req.run_id) : caf::error{};
   with_conversation(

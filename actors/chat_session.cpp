@@ -36,10 +36,8 @@ struct run_slot {
   bool fin_pending = false;
   bool fin_in_flight = false;
   std::vector<message_record> fin_messages;
-  /// The user's message that started the run. Written at once, and again
-  /// (put_mode::ensure: a no-op if the first write landed) with run_fin,
-  /// which is retried until the store takes it: a question written while
-  /// the store failed is not lost.
+  /// The user's message that started the run, written with its record
+  /// (run_open) before anyone is told the run exists.
   message_record question;
 
   bool saved() const {
@@ -194,9 +192,12 @@ const event_frame& stamp(run_slot& slot, run_event& ev) {
   return slot.log.back();
 }
 
-void publish(session_ptr self, run_slot& slot, const event_frame& frame) {
-  auto& st = self->state;
-  fan_out(self, frame, slot.subscribers, st.followers);
+void publish(session_ptr self, run_slot& slot, frame_batch batch) {
+  fan_out(self, std::move(batch), slot.subscribers, self->state.followers);
+}
+
+frame_batch just(const event_frame& frame) {
+  return frame_batch{{frame}};
 }
 
 void forget_old_runs(session_ptr self) {
@@ -247,7 +248,7 @@ void finish(session_ptr self, run_slot& slot, run_event terminal,
   slot.record.result = rolled_back ? std::string{} : slot.answer;
   slot.record.updated_at_ms = now;
   auto frame = stamp(slot, terminal);
-  std::vector<message_record> messages{slot.question};
+  std::vector<message_record> messages;
   bool leaves_answer = terminal.kind == event_kind::done
                        || (terminal.kind == event_kind::cancelled
                            && keep_partial_answer && !slot.answer.empty());
@@ -268,7 +269,7 @@ void finish(session_ptr self, run_slot& slot, run_event terminal,
   auto done = [self, run_id, frame, then] {
     auto& st = self->state;
     auto& slot = st.runs[run_id];
-    publish(self, slot, frame);
+    publish(self, slot, just(frame));
     slot.subscribers.clear();
     auto record = slot.record;
     st.finished.push_back(run_id);
@@ -314,7 +315,7 @@ void cancel_slot(session_ptr self, run_slot& slot, bool keep_partial_answer,
     // chat_session_start, so every run's stream has the same shape.
     auto start = event_of(event_kind::chat_session_start);
     start.conversation_id = st.conversation_id;
-    publish(self, slot, stamp(slot, start));
+    publish(self, slot, just(stamp(slot, start)));
   }
   if (slot.actor) {
     self->send(slot.actor, cancel_atom::value);
@@ -327,45 +328,63 @@ void cancel_slot(session_ptr self, run_slot& slot, bool keep_partial_answer,
          std::move(then));
 }
 
-/// Makes sure the conversation exists as a resource: on every run, since a
-/// REST client may have deleted it since the last one. `ensure` keeps a
-/// conversation made over REST (its persona, title) as it is.
-void save_conversation(session_ptr self, const run_request& req, int64_t now) {
-  auto& st = self->state;
-  self
-    ->request(st.deps.store, st.deps.options.store_timeout, res_put_atom::value,
-              conversation_doc(conversation_record{st.conversation_id,
-                                                   st.agent_name,
-                                                   {},
-                                                   req.persona_id,
-                                                   st.owner,
-                                                   now,
-                                                   now}),
-              put_mode::ensure, std::vector<reference>{})
-    .then([](const resource_doc&) {}, log_store_error(self, "res_put"));
+/// What a run writes when it opens, besides its record: the conversation
+/// as a resource (on every run, since a REST client may have deleted it
+/// since the last one; `ensure` keeps one made over REST, its persona and
+/// title, as it is) and the user's question.
+std::vector<resource_doc> opening_docs(const chat_session_state& st,
+                                       const run_slot& slot) {
+  auto now = slot.record.created_at_ms;
+  return {conversation_doc(conversation_record{st.conversation_id,
+                                               st.agent_name,
+                                               {},
+                                               slot.request.persona_id,
+                                               st.owner,
+                                               now,
+                                               now}),
+          message_doc(slot.question)};
 }
 
-/// Puts a queued run in flight: spawns its agent and says so.
-void launch(session_ptr self, run_slot& slot) {
+/// Makes `slot` the run in flight and numbers its first event; nothing is
+/// sent yet.
+void begin(session_ptr self, run_slot& slot) {
   auto& st = self->state;
   st.active = slot.record.id;
   slot.record.status = run_status::running;
   slot.record.updated_at_ms = unix_time_ms();
   auto start = event_of(event_kind::chat_session_start);
   start.conversation_id = st.conversation_id;
-  publish(self, slot, stamp(slot, start));
-  // At once, not batched: a run that exists has its first event stored.
-  flush(self);
-  self
-    ->request(st.deps.store, st.deps.options.store_timeout, run_put_atom::value,
-              slot.record)
-    .then([](caf::ok_atom) {}, log_store_error(self, "run_put"));
+  stamp(slot, start);
+}
+
+/// Says chat_session_start and spawns the agent of a run begin() set up.
+void go(session_ptr self, run_slot& slot) {
+  auto& st = self->state;
+  publish(self, slot, just(slot.log.front()));
   slot.actor
     = spawn_agent_run(self, self, slot.request, st.deps.options.token_interval);
   // Linked so that a run ends with its session; monitored so that a run
   // that fails ends its clients' stream (see on_down).
   self->link_to(slot.actor);
   self->monitor(slot.actor);
+}
+
+/// Puts a queued run in flight: its record and first event in one store
+/// write (retried with the next flush if it fails), then it goes.
+void launch(session_ptr self, run_slot& slot) {
+  auto& st = self->state;
+  begin(self, slot);
+  slot.unsaved = slot.log.size();
+  self
+    ->request(st.deps.store, st.deps.options.store_timeout,
+              run_open_atom::value, slot.record, std::vector<resource_doc>{},
+              slot.log)
+    .then([](caf::ok_atom) {},
+          [self, run_id = slot.record.id](const caf::error& err) {
+            log_store_error(self, "run_open")(err);
+            unsaved_from(self, run_id, 0);
+          });
+  go(self, slot);
 }
 
 void start_next_queued(session_ptr self) {
@@ -393,12 +412,11 @@ run_record new_record(const chat_session_state& st, const run_request& req,
   return rec;
 }
 
-/// Registers a new run; it starts now or, with `enqueue`, when its turn comes.
+/// Registers a new run, queued; nothing is stored yet.
 run_slot& admit(session_ptr self, run_request& req,
                 const subscriber_actor& sub) {
   auto& st = self->state;
   auto now = unix_time_ms();
-  save_conversation(self, req, now);
   auto& slot = st.runs[req.run_id];
   slot.request = req;
   slot.record = new_record(st, req, now);
@@ -409,30 +427,22 @@ run_slot& admit(session_ptr self, run_request& req,
   slot.question = message_record{
     make_uuid(st.rng), st.conversation_id, "user", req.message, {}, 0,
     req.run_id,        st.owner,           now};
-  self
-    ->request(st.deps.store, st.deps.options.store_timeout, res_put_atom::value,
-              message_doc(slot.question), put_mode::create,
-              std::vector<reference>{})
-    .then([](const resource_doc&) {}, log_store_error(self, "res_put"));
   return slot;
 }
 
-/// Admits a checked request and starts it, queues it, or has it replace
-/// the run in flight; answers `rp`. start_run refused `reject` while busy,
-/// and its `await` kept the run in flight from changing since.
-void admit_and_start(session_ptr self, run_request& req, subscriber_actor& sub,
-                     caf::typed_response_promise<run_ticket> rp) {
+/// After the store took a run that could not start at once: it waits its
+/// turn (enqueue) or has the run in flight end first (interrupt,
+/// rollback; that one's `cancelled` goes out before this one's
+/// chat_session_start). Answers `rp`.
+void queue_or_replace(session_ptr self, const run_request& req,
+                      caf::typed_response_promise<run_ticket> rp) {
   auto& st = self->state;
-  auto busy = !st.active.empty();
-  admit(self, req, sub);
-  if (!busy || req.strategy == multitask_strategy::enqueue) {
+  if (req.strategy == multitask_strategy::enqueue) {
     st.queued.push_back(req.run_id);
     start_next_queued(self);
     rp.deliver(run_ticket{st.runs[req.run_id].record, true});
     return;
   }
-  // interrupt or rollback: the run in flight ends (its `cancelled` goes out)
-  // before this one says `chat_session_start`.
   st.queued.push_front(req.run_id);
   auto run_id = req.run_id;
   cancel_slot(self, st.runs[st.active],
@@ -456,40 +466,71 @@ caf::result<run_ticket> start_run(session_ptr self, run_request& req,
   }
   if (req.agent_name.empty())
     req.agent_name = st.agent_name;
-  if (!st.active.empty() && req.strategy == multitask_strategy::reject)
+  bool busy = !st.active.empty();
+  if (busy && req.strategy == multitask_strategy::reject)
     return make_error(error_code::conflict, "conversation " + st.conversation_id
                                               + " already has run " + st.active
                                               + " in flight");
-  // Whoever is told that the run started can find it after a crash: its
-  // record is stored first. `await` keeps this conversation's other
-  // messages (and a repeat of this request) waiting meanwhile.
-  auto now = unix_time_ms();
-  auto rec = new_record(st, req, now);
+  // Whoever is told that the run started can find it after a crash: it is
+  // stored first, with its conversation, its question and (when it starts
+  // at once) its first event, in one store call. `await` keeps this
+  // conversation's other messages (and a repeat of this request) waiting
+  // meanwhile.
+  auto& slot = admit(self, req, sub);
+  if (!busy)
+    begin(self, slot);
   auto rp = self->make_response_promise<run_ticket>();
   self
-    ->request(st.deps.store, st.deps.options.store_timeout, run_put_atom::value,
-              std::move(rec))
-    .await([self, req, sub,
-            rp](caf::ok_atom) mutable { admit_and_start(self, req, sub, rp); },
-           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+    ->request(st.deps.store, st.deps.options.store_timeout,
+              run_open_atom::value, slot.record, opening_docs(st, slot),
+              slot.log)
+    .await(
+      [self, req, busy, rp](caf::ok_atom) mutable {
+        auto& slot = self->state.runs[req.run_id];
+        if (busy) {
+          queue_or_replace(self, req, rp);
+          return;
+        }
+        slot.unsaved = slot.log.size();
+        go(self, slot);
+        rp.deliver(run_ticket{slot.record, true});
+      },
+      [self, run_id = req.run_id, rp](caf::error& err) mutable {
+        // Nothing of the run exists: it never started.
+        auto& st = self->state;
+        if (st.active == run_id)
+          st.active.clear();
+        st.runs.erase(run_id);
+        rp.deliver(std::move(err));
+      });
   return rp;
 }
 
-void on_event(session_ptr self, run_event& ev) {
+/// Numbers, logs and forwards what a run had ready, as one batch; a
+/// terminal event ends the run after the frames before it went out.
+void on_events(session_ptr self, std::vector<run_event>& evs) {
   auto& st = self->state;
-  auto i = st.runs.find(ev.chat_session_id);
+  if (evs.empty())
+    return;
+  auto i = st.runs.find(evs.front().chat_session_id);
   // Events of a run that was cancelled (or already ended) are stale.
   if (i == st.runs.end() || i->second.ending || st.active != i->first)
     return;
   auto& slot = i->second;
-  if (is_terminal(ev.kind)) {
-    slot.actor = nullptr;
-    finish(self, slot, std::move(ev), true);
-    return;
+  frame_batch batch;
+  batch.frames.reserve(evs.size());
+  for (auto& ev : evs) {
+    if (is_terminal(ev.kind)) {
+      publish(self, slot, std::move(batch));
+      slot.actor = nullptr;
+      finish(self, slot, std::move(ev), true);
+      return;
+    }
+    if (ev.kind == event_kind::chunk)
+      (ev.thinking ? slot.thinking : slot.answer) += ev.content;
+    batch.frames.push_back(stamp(slot, ev));
   }
-  if (ev.kind == event_kind::chunk)
-    (ev.thinking ? slot.thinking : slot.answer) += ev.content;
-  publish(self, slot, stamp(slot, ev));
+  publish(self, slot, std::move(batch));
   schedule_flush(self, slot);
 }
 
@@ -687,7 +728,7 @@ chat_session(session_ptr self, std::string conversation_id, std::string owner,
               [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;
     },
-    [self](run_event& ev) { on_event(self, ev); },
+    [self](std::vector<run_event>& evs) { on_events(self, evs); },
     [self](flush_atom) {
       self->state.flush_scheduled = false;
       flush(self);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace parley {
 
@@ -17,6 +18,14 @@ class frame_sink {
   /// Queues one text frame. The bytes are shared: one encoded event may sit
   /// in the queues of many connections at once.
   virtual void send_text(std::shared_ptr<const std::string> text) = 0;
+
+  /// Queues several text frames in order. The transport hands them to its
+  /// socket in one step (one post onto the strand instead of one each).
+  virtual void
+  send_texts(std::vector<std::shared_ptr<const std::string>> texts) {
+    for (auto& text : texts)
+      send_text(std::move(text));
+  }
 
   /// Sends a WebSocket ping control frame (the heartbeat).
   virtual void send_ping() = 0;

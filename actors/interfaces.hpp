@@ -2,17 +2,16 @@
 // and the error category. Every sender is checked against these by the
 // compiler. Who talks to whom:
 //
-//   Beast socket --frames--> ws_session --chat/cancel/subscribe-->
-//   chat_registry
+//   Beast socket --frames--> ws_session --chat/cancel/subscribe--> chat_registry
 //                                ^                                      |
-//                                | event_frame                 forwards to one
+//                                | frame_batch                 forwards to one
 //                                |                                      v
-//   connection_registry      subscribers <--event_frame-- chat_session (per
+//   connection_registry      subscribers <--frame_batch-- chat_session (per
 //   (/connections,                                         conversation)
-//    /broadcast)                                run_event ^     | spawns
-//                                                         |     v
+//    /broadcast)                           run_events (batch) ^     | spawns
+//                                                             |     v
 //                                                       agent_run (per message)
-//   store (memory | redis) <-- records and event logs -- chat_session
+//   store (memory | redis) <-- run_open, ev_add, run_fin -- chat_session
 #pragma once
 
 #include <cstdint>
@@ -63,6 +62,7 @@ using run_get_atom = caf::atom_constant<caf::atom("run_get")>;
 using ev_add_atom = caf::atom_constant<caf::atom("ev_add")>;
 using ev_get_atom = caf::atom_constant<caf::atom("ev_get")>;
 using run_fin_atom = caf::atom_constant<caf::atom("run_fin")>;
+using run_open_atom = caf::atom_constant<caf::atom("run_open")>;
 
 // -- errors
 // --------------------------------------------------------------------
@@ -102,9 +102,22 @@ error_code to_error_code(const caf::error& err);
 // -- interfaces
 // -----------------------------------------------------------------
 
+/// Consecutive frames of one run, in seq order, sent as one message. An agent
+/// that has several events ready at once (a token interval of 0, a model
+/// that returned many tokens in one read) costs each subscriber one mailbox
+/// hop and its socket one write request, not one of each per frame.
+struct frame_batch {
+  std::vector<event_frame> frames;
+};
+
+template<class Inspector>
+auto inspect(Inspector& f, frame_batch& x) {
+  return f(x.frames);
+}
+
 /// Anything that receives a run's encoded events: WebSocket sessions, SSE
 /// streams, REST waiters.
-using subscriber_actor = caf::typed_actor<caf::reacts_to<event_frame>>;
+using subscriber_actor = caf::typed_actor<caf::reacts_to<frame_batch>>;
 
 /// One per connection; its two doors are frames from the socket and messages
 /// from other actors (the cowboy handler shape).
@@ -182,8 +195,8 @@ using chat_session_actor = caf::typed_actor<
                   uint32_t>::with<std::vector<event_frame>>,
   // Drops the event logs of the conversation's finished runs (its memories).
   caf::replies_to<forget_atom>::with<caf::ok_atom>,
-  // From its agent runs.
-  caf::reacts_to<run_event>, caf::reacts_to<flush_atom>>;
+  // From its agent runs: the events a run has ready, in order.
+  caf::reacts_to<std::vector<run_event>>, caf::reacts_to<flush_atom>>;
 
 /// Finds or makes the chat session of a conversation and routes to it. The
 /// first string of each request is the user asking: a conversation or run
@@ -237,7 +250,7 @@ using sse_stream_actor
 /// its frames and replies with all of them once the run ended.
 using run_waiter_actor = caf::typed_actor<
   caf::replies_to<run_atom, run_request>::with<std::vector<event_frame>>,
-  caf::reacts_to<event_frame>>;
+  caf::reacts_to<frame_batch>>;
 
 /// An API key as admins see it; `key` (the secret) only once, when made.
 struct api_key_info {
@@ -297,6 +310,12 @@ using store_actor = caf::typed_actor<
                   std::vector<event_frame>>::with<caf::ok_atom>,
   caf::replies_to<ev_get_atom, std::string, uint64_t,
                   uint32_t>::with<std::vector<event_frame>>,
+  // Opens a run in one step: the objects it leaves at its start (its
+  // conversation and the user's question, written with put_mode::ensure;
+  // one the store refuses is skipped, as in run_fin), its first events and
+  // its record. The run is acknowledged to its client only after this.
+  caf::replies_to<run_open_atom, run_record, std::vector<resource_doc>,
+                  std::vector<event_frame>>::with<caf::ok_atom>,
   // Ends a run in one step: its last events, its final record and the
   // messages it leaves (the assistant's answer), all or nothing. The chat
   // session sends the terminal frame only after this is acknowledged.

@@ -49,19 +49,22 @@ run_waiter_actor spawn_run_waiter(caf::actor_system& sys,
                 });
         return self->state.reply;
       },
-      [self](event_frame& frame) {
+      [self](const frame_batch& batch) {
         auto& st = self->state;
-        // Without a run id of its own choosing, the first frame names it.
-        if (st.run_id.empty())
-          st.run_id = frame.chat_session_id;
-        if (frame.chat_session_id != st.run_id
-            || (!st.frames.empty() && frame.seq <= st.frames.back().seq))
-          return;
-        bool terminal = frame.terminal;
-        st.frames.push_back(std::move(frame));
-        if (terminal) {
-          st.reply.deliver(std::move(st.frames));
-          self->quit();
+        for (auto& frame : batch.frames) {
+          // Without a run id of its own choosing, the first frame names it.
+          if (st.run_id.empty())
+            st.run_id = frame.chat_session_id;
+          if (frame.chat_session_id != st.run_id
+              || (!st.frames.empty() && frame.seq <= st.frames.back().seq))
+            continue;
+          bool terminal = frame.terminal;
+          st.frames.push_back(frame);
+          if (terminal) {
+            st.reply.deliver(std::move(st.frames));
+            self->quit();
+            return;
+          }
         }
       },
     };

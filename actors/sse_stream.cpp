@@ -25,15 +25,25 @@ struct sse_stream_state {
 
 using stream_ptr = sse_stream_actor::stateful_pointer<sse_stream_state>;
 
-/// Writes `frame` unless it was already written; ends on the terminal one.
-void deliver(stream_ptr self, const event_frame& frame) {
+/// Writes the frames not written yet as one piece of text (one socket
+/// write for a batch); ends after the terminal one.
+void deliver(stream_ptr self, const std::vector<event_frame>& frames) {
   auto& st = self->state;
-  if (frame.chat_session_id != st.plan.run_id || frame.seq <= st.delivered)
+  std::string text;
+  bool ended = false;
+  for (auto& frame : frames) {
+    if (frame.chat_session_id != st.plan.run_id || frame.seq <= st.delivered)
+      continue;
+    st.delivered = frame.seq;
+    text += encode_sse(frame);
+    if ((ended = frame.terminal))
+      break;
+  }
+  if (text.empty())
     return;
-  st.delivered = frame.seq;
   st.wrote_since_tick = true;
-  st.sink->send_text(std::make_shared<const std::string>(encode_sse(frame)));
-  if (frame.terminal) {
+  st.sink->send_text(std::make_shared<const std::string>(std::move(text)));
+  if (ended) {
     st.sink->end();
     self->quit();
   }
@@ -43,11 +53,9 @@ void open(stream_ptr self, const std::vector<event_frame>& frames) {
   auto& st = self->state;
   st.opened = true;
   st.sink->open(st.plan.run_id);
-  for (auto& frame : frames)
-    deliver(self, frame);
+  deliver(self, frames);
   auto early = std::move(st.early);
-  for (auto& frame : early)
-    deliver(self, frame);
+  deliver(self, early);
 }
 
 /// A run that already ended sends no terminal frame any more: when the
@@ -134,12 +142,13 @@ sse_stream_actor spawn_sse_stream(caf::actor_system& sys,
     }
     self->delayed_send(self, st.plan.keep_alive, heartbeat_atom::value);
     return {
-      [self](event_frame& frame) {
+      [self](const frame_batch& batch) {
         auto& st = self->state;
         if (st.opened)
-          deliver(self, frame);
+          deliver(self, batch.frames);
         else
-          st.early.push_back(std::move(frame));
+          st.early.insert(st.early.end(), batch.frames.begin(),
+                          batch.frames.end());
       },
       [self](heartbeat_atom) {
         auto& st = self->state;

@@ -14,7 +14,10 @@ void register_parley_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<subscribe_request>("parley::subscribe_request");
   cfg.add_message_type<decode_error>("parley::decode_error");
   cfg.add_message_type<run_event>("parley::run_event");
+  cfg.add_message_type<std::vector<run_event>>(
+    "std::vector<parley::run_event>");
   cfg.add_message_type<event_frame>("parley::event_frame");
+  cfg.add_message_type<frame_batch>("parley::frame_batch");
   cfg.add_message_type<run_request>("parley::run_request");
   cfg.add_message_type<conversation_record>("parley::conversation_record");
   cfg.add_message_type<message_record>("parley::message_record");

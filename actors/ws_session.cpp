@@ -1,5 +1,7 @@
 #include "actors/ws_session.hpp"
 
+#include <algorithm>
+#include <deque>
 #include <random>
 #include <unordered_map>
 
@@ -38,7 +40,12 @@ struct ws_session_state {
   std::unordered_map<std::string, std::string> run_of_client_msg;
   /// Highest seq delivered per run: a frame that arrives twice (a replay
   /// overlapping the live stream, a run followed twice) goes out once.
+  /// Runs that ended are remembered, oldest first, up to ended_kept: past
+  /// that a connection that follows thousands of runs would grow forever
+  /// (a subscribe to such an old run sends what it asks for again).
   std::unordered_map<std::string, uint64_t> delivered;
+  std::deque<std::string> ended;
+  static constexpr size_t ended_kept = 256;
 
   bool already_delivered(const event_frame& frame) const {
     auto i = delivered.find(frame.chat_session_id);
@@ -83,16 +90,37 @@ auto report_error(session_ptr self, std::string type, std::string field = {}) {
   };
 }
 
-void deliver(session_ptr self, const event_frame& frame) {
-  auto& st = self->state;
+/// Takes `frame` for the socket unless this connection already has it.
+bool accept_frame(ws_session_state& st, const event_frame& frame) {
   if (st.already_delivered(frame))
-    return;
+    return false;
   st.delivered[frame.chat_session_id] = frame.seq;
   // A run that ended is forgotten, so a long-lived connection does not
   // accumulate every run it ever started.
-  if (frame.terminal)
+  if (frame.terminal) {
     st.runs.erase(frame.chat_session_id);
-  st.send(frame.json);
+    st.ended.push_back(frame.chat_session_id);
+    if (st.ended.size() > ws_session_state::ended_kept) {
+      st.delivered.erase(st.ended.front());
+      st.ended.pop_front();
+    }
+  }
+  return true;
+}
+
+/// Writes the frames the connection does not have yet, in one hand-over
+/// to the socket.
+void deliver_all(session_ptr self, const std::vector<event_frame>& frames) {
+  auto& st = self->state;
+  std::vector<std::shared_ptr<const std::string>> texts;
+  texts.reserve(frames.size());
+  for (auto& frame : frames)
+    if (accept_frame(st, frame))
+      texts.push_back(std::make_shared<const std::string>(frame.json));
+  if (texts.size() == 1)
+    st.sink->send_text(std::move(texts.front()));
+  else if (!texts.empty())
+    st.sink->send_texts(std::move(texts));
 }
 
 void cancel_run(session_ptr self, const std::string& run_id) {
@@ -169,14 +197,13 @@ void on_subscribe(session_ptr self, const subscribe_request& req) {
         // Frames this connection already has are not sent twice, and
         // `replayed` counts exactly the frames that follow.
         auto& st = self->state;
-        std::vector<const event_frame*> fresh;
-        for (auto& frame : missed)
-          if (!st.already_delivered(frame))
-            fresh.push_back(&frame);
+        auto fresh = std::count_if(missed.begin(), missed.end(),
+                                   [&st](const event_frame& frame) {
+                                     return !st.already_delivered(frame);
+                                   });
         st.send(encode_subscribed(conversation_id, req.chat_session_id,
-                                  req.last_seq, fresh.size()));
-        for (auto* frame : fresh)
-          deliver(self, *frame);
+                                  req.last_seq, static_cast<size_t>(fresh)));
+        deliver_all(self, missed);
       },
       report_error(self, "subscribe",
                    req.chat_session_id.empty() ? "conversation_id"
@@ -226,7 +253,7 @@ ws_session(session_ptr self, ws_session_deps deps, frame_sink_ptr sink,
   if (st.deps.options.heartbeat.count() > 0)
     self->delayed_send(self, st.deps.options.heartbeat, heartbeat_atom::value);
   return {
-    [self](const event_frame& frame) { deliver(self, frame); },
+    [self](const frame_batch& batch) { deliver_all(self, batch.frames); },
     [self](chat_request& req) {
       heard_from_peer(self);
       on_chat(self, req);

@@ -212,6 +212,14 @@ memory_store(store_actor::stateful_pointer<memory_store_state> self) {
         out.push_back(i->second);
       return out;
     },
+    [&st](run_open_atom, run_record& rec, std::vector<resource_doc>& docs,
+          std::vector<event_frame>& xs) {
+      for (auto& doc : docs)
+        st.put(doc, put_mode::ensure, {});
+      st.add_events(rec.id, xs);
+      st.runs[rec.id] = std::move(rec);
+      return caf::ok_atom::value;
+    },
     [&st](run_fin_atom, run_record& rec, std::vector<event_frame>& xs,
           std::vector<message_record>& msgs) {
       st.add_events(rec.id, xs);

@@ -160,45 +160,69 @@ caf::expected<std::vector<event_frame>> get_events(redis_connection& conn,
   return events_from(**reply);
 }
 
+namespace {
+
+/// One step of a run as one MULTI/EXEC: its events, objects written with
+/// put_mode::ensure, its record and, once it ended, the expiry of its
+/// stream. An object the store refuses (its script's own error answer) is
+/// skipped, as in the memory store; anything else that failed fails the
+/// whole call.
 caf::expected<caf::ok_atom>
-finish_run(redis_connection& conn, const run_record& rec,
-           const std::vector<event_frame>& xs,
-           const std::vector<message_record>& msgs) {
+write_run_step(redis_connection& conn, const run_record& rec,
+               const std::vector<event_frame>& xs,
+               const std::vector<resource_doc>& docs, bool ended) {
   if (auto err = conn.ready())
     return err;
   auto& cfg = conn.config();
   std::vector<redis_command> cmds;
   cmds.push_back(
     conn.evalsha(redis_script::ev_add, event_args(cfg.prefix, rec.id, xs)));
-  for (auto& msg : msgs)
-    cmds.push_back(
-      conn.evalsha(redis_script::res_put, put_args(cfg.prefix, message_doc(msg),
-                                                   put_mode::ensure, {})));
+  for (auto& doc : docs)
+    cmds.push_back(conn.evalsha(
+      redis_script::res_put, put_args(cfg.prefix, doc, put_mode::ensure, {})));
   cmds.push_back(
     conn.evalsha(redis_script::run_put, run_args(cfg.prefix, rec)));
   auto retention = std::chrono::duration_cast<std::chrono::milliseconds>(
     cfg.event_retention);
-  if (retention.count() > 0)
+  if (ended && retention.count() > 0)
     cmds.push_back({"PEXPIRE", redis_keys::events(cfg.prefix, rec.id),
                     std::to_string(retention.count())});
   auto exec = conn.transaction(cmds);
   if (!exec)
     return exec.error();
-  // Replies: ev_add, one per message, run_put, [PEXPIRE]. A message the
-  // store refuses (its own error answer) is skipped, as in the memory store;
-  // anything else that failed fails the whole call.
+  // Replies: ev_add, one per object, run_put, [PEXPIRE].
   auto& replies = (*exec)->element;
-  auto scripts = msgs.size() + 2;
+  auto scripts = docs.size() + 2;
   for (size_t i = 0; i < cmds.size(); ++i) {
     auto& r = *replies[i];
-    bool message = i >= 1 && i <= msgs.size();
+    bool object = i >= 1 && i <= docs.size();
     if (r.type == REDIS_REPLY_ERROR)
       return from_error_reply(r);
-    if (i < scripts && !message)
+    if (i < scripts && !object)
       if (auto err = script_error(r))
         return err;
   }
   return caf::ok_atom::value;
+}
+
+} // namespace
+
+caf::expected<caf::ok_atom> open_run(redis_connection& conn,
+                                     const run_record& rec,
+                                     const std::vector<resource_doc>& docs,
+                                     const std::vector<event_frame>& xs) {
+  return write_run_step(conn, rec, xs, docs, false);
+}
+
+caf::expected<caf::ok_atom>
+finish_run(redis_connection& conn, const run_record& rec,
+           const std::vector<event_frame>& xs,
+           const std::vector<message_record>& msgs) {
+  std::vector<resource_doc> docs;
+  docs.reserve(msgs.size());
+  for (auto& msg : msgs)
+    docs.push_back(message_doc(msg));
+  return write_run_step(conn, rec, xs, docs, true);
 }
 
 caf::expected<caf::ok_atom> ping(redis_connection& conn) {

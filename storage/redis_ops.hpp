@@ -65,6 +65,13 @@ caf::expected<std::vector<event_frame>> get_events(redis_connection& conn,
                                                    uint64_t after,
                                                    uint32_t limit);
 
+/// run_open: objects (put_mode::ensure; one the store refuses is skipped),
+/// events and record in one MULTI/EXEC.
+caf::expected<caf::ok_atom> open_run(redis_connection& conn,
+                                     const run_record& rec,
+                                     const std::vector<resource_doc>& docs,
+                                     const std::vector<event_frame>& xs);
+
 /// run_fin: events, messages (put_mode::ensure; a message that cannot be
 /// written is skipped, as in the memory store), record and the stream's
 /// expiry in one MULTI/EXEC.

@@ -88,6 +88,12 @@ redis_front(store_actor::stateful_pointer<redis_front_state> self,
       auto& worker = st.pick(run_id);
       return self->delegate(worker, atm, std::move(run_id), after, limit);
     },
+    [self, &st](run_open_atom atm, run_record& rec,
+                std::vector<resource_doc>& docs, std::vector<event_frame>& xs) {
+      auto& worker = st.pick(rec.id);
+      return self->delegate(worker, atm, std::move(rec), std::move(docs),
+                            std::move(xs));
+    },
     [self, &st](run_fin_atom atm, run_record& rec, std::vector<event_frame>& xs,
                 std::vector<message_record>& msgs) {
       auto& worker = st.pick(rec.id);

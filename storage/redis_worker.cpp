@@ -50,6 +50,11 @@ redis_worker(store_actor::stateful_pointer<redis_worker_state> self,
             uint32_t limit) -> caf::result<std::vector<event_frame>> {
       return redis_ops::get_events(conn, run_id, after, limit);
     },
+    [&conn](run_open_atom, const run_record& rec,
+            const std::vector<resource_doc>& docs,
+            const std::vector<event_frame>& xs) -> caf::result<caf::ok_atom> {
+      return redis_ops::open_run(conn, rec, docs, xs);
+    },
     [&conn](
       run_fin_atom, const run_record& rec, const std::vector<event_frame>& xs,
       const std::vector<message_record>& msgs) -> caf::result<caf::ok_atom> {

@@ -34,6 +34,12 @@ class socket_frame_sink final : public frame_sink {
       session->post_text(std::move(text));
   }
 
+  void
+  send_texts(std::vector<std::shared_ptr<const std::string>> texts) override {
+    if (auto session = session_.lock())
+      session->post_texts(std::move(texts));
+  }
+
   void send_ping() override {
     if (auto session = session_.lock())
       session->post_ping();
@@ -238,6 +244,14 @@ void websocket_session::notify_closed() {
 void websocket_session::post_text(std::shared_ptr<const std::string> text) {
   net::post(strand_, [self = shared_from_this(), text = std::move(text)] {
     self->enqueue(outbound{text});
+  });
+}
+
+void websocket_session::post_texts(
+  std::vector<std::shared_ptr<const std::string>> texts) {
+  net::post(strand_, [self = shared_from_this(), texts = std::move(texts)] {
+    for (auto& text : texts)
+      self->enqueue(outbound{text});
   });
 }
 

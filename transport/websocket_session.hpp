@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -46,6 +47,7 @@ class websocket_session
   // -- called by the frame sink, from any thread ------------------------------
 
   void post_text(std::shared_ptr<const std::string> text);
+  void post_texts(std::vector<std::shared_ptr<const std::string>> texts);
   void post_ping();
   void post_close(uint16_t code, std::string reason);
 

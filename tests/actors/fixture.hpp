@@ -40,6 +40,14 @@ class recording_sink : public frame_sink {
   void send_text(std::shared_ptr<const std::string> text) override {
     std::lock_guard<std::mutex> guard{mtx_};
     texts_.push_back(*text);
+    ++hand_overs_;
+  }
+  void
+  send_texts(std::vector<std::shared_ptr<const std::string>> texts) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& text : texts)
+      texts_.push_back(*text);
+    ++hand_overs_;
   }
   void send_ping() override {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -57,12 +65,18 @@ class recording_sink : public frame_sink {
   /// The chat_session_id of the n-th chat_session_start (0-based).
   std::string run_id(size_t n = 0) const;
   size_t pings() const { return pings_; }
+  /// How often the session handed text to its socket (a batch counts once).
+  size_t hand_overs() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return hand_overs_;
+  }
   uint16_t close_code() const { return close_code_; }
 
  private:
   mutable std::mutex mtx_;
   std::vector<std::string> texts_;
   size_t pings_ = 0;
+  size_t hand_overs_ = 0;
   uint16_t close_code_ = 0;
 };
 

@@ -24,9 +24,17 @@ class recording_stream : public stream_sink {
     std::lock_guard<std::mutex> guard{mtx_};
     refused_ = code;
   }
+  /// Keeps each event (or comment) of `text` on its own: a batch of frames
+  /// arrives as one piece of text.
   void send_text(std::shared_ptr<const std::string> text) override {
     std::lock_guard<std::mutex> guard{mtx_};
-    texts_.push_back(*text);
+    size_t from = 0;
+    while (from < text->size()) {
+      auto end = text->find("\n\n", from);
+      REQUIRE(end != std::string::npos);
+      texts_.push_back(text->substr(from, end + 2 - from));
+      from = end + 2;
+    }
   }
   void end() override {
     std::lock_guard<std::mutex> guard{mtx_};

@@ -73,6 +73,30 @@ TEST_CASE_METHOD(fixture, "a chat streams a full answer that is saved",
   CHECK(messages[1].id == frames.back().str("message_id"));
 }
 
+TEST_CASE_METHOD(fixture,
+                 "an unpaced run reaches its connection in three hand-overs, "
+                 "every frame in order",
+                 "[actors][session]") {
+  // Unpaced, the agent sends all it has in one message, and the session
+  // hands the whole batch to the socket at once.
+  self->send_exit(chats, caf::exit_reason::user_shutdown);
+  opts.token_interval = std::chrono::milliseconds{0};
+  chats = spawn_chat_registry(sys, chat_session_deps{store, opts, nullptr});
+  auto tab = connect("tab-1");
+  auto greeting = tab.sink->hand_overs();
+  caf::anon_send(tab.actor, chat("What is (17+4)*3?"));
+  run();
+  auto run_id = tab.sink->run_id();
+  auto frames = tab.sink->frames_of(run_id);
+  require_contiguous(frames);
+  REQUIRE(frames.size() > 10);
+  CHECK(frames.front().type == "chat_session_start");
+  CHECK(frames.back().type == "done");
+  // chat_session_start; everything up to the answer; `done` once stored.
+  CHECK(tab.sink->hand_overs() - greeting == 3);
+  CHECK(run_in_store(run_id).last_seq == frames.size());
+}
+
 TEST_CASE_METHOD(fixture, "cancel between two steps: nothing after cancelled",
                  "[actors][cancel]") {
   auto tab = connect("tab-1");

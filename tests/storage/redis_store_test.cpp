@@ -329,6 +329,34 @@ TEST_CASE_METHOD(redis_fixture,
 }
 
 TEST_CASE_METHOD(redis_fixture,
+                 "redis store: a run opens in one round trip and ends in one",
+                 "[store][redis]") {
+  redis_connection conn{config()};
+  auto question
+    = message_doc(message_record{"00000000-0000-4000-8000-0000000000a1",
+                                 c1,
+                                 "user",
+                                 "why?",
+                                 {},
+                                 0,
+                                 "r1",
+                                 "",
+                                 1000});
+  // The first call on a connection connects and loads the scripts.
+  REQUIRE(redis_ops::open_run(conn, run_of("warm", c1), {}, {}));
+  auto before = conn.round_trips();
+  REQUIRE(redis_ops::open_run(conn, run_of("r1", c1), {question},
+                              events_of("r1", 1, 1)));
+  CHECK(conn.round_trips() - before == 1);
+  before = conn.round_trips();
+  REQUIRE(redis_ops::finish_run(conn, run_of("r1", c1, run_status::complete),
+                                events_of("r1", 2, 15), {}));
+  CHECK(conn.round_trips() - before == 1);
+  CHECK(events("r1").size() == 15);
+  CHECK(get_run("r1")->status == run_status::complete);
+}
+
+TEST_CASE_METHOD(redis_fixture,
                  "redis store: a killed Redis answers storage_unavailable "
                  "within io_timeout; after a restart the store recovers",
                  "[store][redis][fault]") {

@@ -334,6 +334,39 @@ TEMPLATE_TEST_CASE("stores: late events are kept in seq order",
   CHECK(seqs_of(s.events("r1", 4, 3)) == std::vector<uint64_t>{5, 6, 7});
 }
 
+TEMPLATE_TEST_CASE("stores: run_open stores the record, its objects and its "
+                   "first events; an object already there is kept",
+                   "[store][shared]", memory_backend, redis_backend) {
+  store_fixture<TestType> s;
+  REQUIRE(s.put("conversations", c1, R"({"title":"made over REST"})"));
+  auto conversation = conversation_doc(
+    conversation_record{c1, "researcher", {}, {}, "", 1000, 1000});
+  auto question = message_doc(
+    message_record{message_id(1), c1, "user", "why?", {}, 0, "r1", "", 1000});
+  auto rec = run_of("r1", c1);
+  auto opened = s.template ask<caf::ok_atom>(
+    run_open_atom::value, rec,
+    std::vector<resource_doc>{conversation, question}, events_of("r1", 1, 1));
+  REQUIRE(opened);
+  auto read = s.get_run("r1");
+  REQUIRE(read);
+  CHECK(read->status == run_status::running);
+  CHECK(read->query == "why?");
+  CHECK(seqs_of(s.events("r1")) == std::vector<uint64_t>{1});
+  auto conv = s.get("conversations", c1);
+  REQUIRE(conv);
+  CHECK(has(*conv, "made over REST"));
+  auto msgs = s.list({"messages", "conversation_id", c1, 0, 10});
+  REQUIRE(msgs.total == 1);
+  CHECK(has(msgs.items[0], "why?"));
+  // A queued run opens without events; its log starts later.
+  REQUIRE(s.template ask<caf::ok_atom>(run_open_atom::value, run_of("r2", c1),
+                                       std::vector<resource_doc>{},
+                                       std::vector<event_frame>{}));
+  CHECK(s.get_run("r2"));
+  CHECK(s.events("r2").empty());
+}
+
 TEMPLATE_TEST_CASE("stores: run_fin stores the last events, the final record "
                    "and the answer",
                    "[store][shared]", memory_backend, redis_backend) {
