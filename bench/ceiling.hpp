@@ -2,10 +2,12 @@
 // answers parleyd's WebSocket protocol well enough for the load generator
 // (chat, cancel, subscribe to a conversation, ping; GET /connections and
 // /health) and replays a captured researcher run for each chat, with no
-// actors, no storage and no replay of past frames.
+// actors, no storage and no replay of past frames. The same run is also
+// served as Server-Sent Events, for POST /api/agent/run_agent?stream=true.
 //
 //   listener --accept--> http_session --upgrade--> ceiling_session
 //   ceiling_session --post(strand)--> followers' ceiling_sessions
+//   http_session --POST run_agent?stream=true--> SSE stream (ceiling_sse.cpp)
 //
 // Threads as in parleyd: one io_context run by --threads threads, one strand
 // per connection; a frame for another connection is posted onto its strand
@@ -31,6 +33,13 @@
 namespace parley::bench {
 
 class ceiling_session;
+class frame_template;
+
+/// The captured researcher run (researcher_frames.hpp), split once.
+const std::vector<frame_template>& run_frames();
+
+/// ISO 8601 UTC with milliseconds, as parleyd's reasoning steps carry.
+std::string iso8601_now();
 
 /// Limits, mirroring parleyd's defaults so a slow reader is treated alike.
 struct ceiling_config {
@@ -78,6 +87,12 @@ using ceiling_state_ptr = std::shared_ptr<ceiling_state>;
 
 /// `text` as the inside of a JSON string (quotes not included).
 std::string json_escape(std::string_view text);
+
+/// Answers `req` (a POST of run_agent with ?stream=true) on `stream` with
+/// the replayed run as Server-Sent Events, then closes the connection.
+void start_sse_run(
+  boost::beast::tcp_stream&& stream, ceiling_state_ptr state,
+  const boost::beast::http::request<boost::beast::http::string_body>& req);
 
 /// Represents an active WebSocket connection and the one run it may have in
 /// flight. Every member is touched only on this connection's strand.

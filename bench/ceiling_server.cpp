@@ -5,8 +5,9 @@
 //   ceiling_server --listen 127.0.0.1:0 --threads 2
 //   -> "parleyd listening on http://127.0.0.1:PORT"   (same line, same parser)
 //
-// --token-interval-ms paces a run's frames as in parleyd; --log-level and
-// --store are accepted and ignored (the ceiling logs and stores nothing).
+// --token-interval-ms paces a run's frames (WebSocket and SSE alike) as in
+// parleyd; --log-level and --store are accepted and ignored (the ceiling
+// logs and stores nothing).
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -100,8 +101,9 @@ namespace {
 
 // -- HTTP ---------------------------------------------------------------------
 
-/// Reads requests on one connection: upgrades /ws/chat[/{id}], answers
-/// GET /health and GET /connections, 404 for the rest.
+/// Reads requests on one connection: upgrades /ws/chat[/{id}], streams
+/// POST /api/agent/run_agent?stream=true, answers GET /health and
+/// GET /connections, 404 for the rest.
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
   http_session(tcp::socket&& socket, ceiling_state_ptr state)
@@ -126,6 +128,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     if (ec)
       return;
     std::string_view target{req_.target().data(), req_.target().size()};
+    auto query = target.substr(std::min(target.find('?'), target.size()));
     target = target.substr(0, target.find('?'));
     if (websocket::is_upgrade(req_) && target.rfind("/ws/chat", 0) == 0) {
       auto id = target.size() > 9 ? std::string{target.substr(9)}
@@ -134,6 +137,14 @@ class http_session : public std::enable_shared_from_this<http_session> {
                                         std::move(id))
         ->run(std::move(req_));
       return;
+    }
+    if (req_.method() == http::verb::post && target == "/api/agent/run_agent") {
+      // Only the streaming form: the ceiling keeps no run to poll.
+      if (query.find("stream=true") == std::string_view::npos)
+        return reply(http::status::not_found,
+                     R"({"error":{"code":"not_found","message":"only )"
+                     R"(?stream=true"}})");
+      return start_sse_run(std::move(stream_), state_, req_);
     }
     if (target == "/connections")
       return reply(http::status::ok, state_->connections_json());

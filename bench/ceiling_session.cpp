@@ -21,34 +21,10 @@ namespace parley::bench {
 
 namespace {
 
-/// Built once: splitting a template costs more than rendering it.
-const std::vector<frame_template>& run_frames() {
-  static const auto frames = [] {
-    std::vector<frame_template> out;
-    for (auto text : run_templates)
-      out.emplace_back(text);
-    return out;
-  }();
-  return frames;
-}
-
 int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
     .count();
-}
-
-/// ISO 8601 UTC with milliseconds, as parleyd's reasoning steps carry.
-std::string iso8601_now() {
-  auto ms = now_ms();
-  std::time_t secs = ms / 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
 }
 
 std::string string_member(const rapidjson::Value& obj, const char* name) {
@@ -73,6 +49,29 @@ std::string error_frame(std::string_view code, std::string_view message) {
 }
 
 } // namespace
+
+const std::vector<frame_template>& run_frames() {
+  // Built once: splitting a template costs more than rendering it.
+  static const auto frames = [] {
+    std::vector<frame_template> out;
+    for (auto text : run_templates)
+      out.emplace_back(text);
+    return out;
+  }();
+  return frames;
+}
+
+std::string iso8601_now() {
+  auto ms = now_ms();
+  std::time_t secs = ms / 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
 
 std::string json_escape(std::string_view text) {
   rapidjson::StringBuffer buf;
@@ -125,7 +124,9 @@ void ceiling_session::on_read(beast::error_code ec, size_t) {
     // still hold this session as a follower for a while.
     state_->remove(this);
     done_ = true;
-    queue_.clear();
+    // Keep the frame a write may still be sending from.
+    while (queue_.size() > (writing_ ? 1u : 0u))
+      queue_.pop_back();
     run_.reset(); // releases the followers it holds
     ++generation_;
     close_deadline_.cancel();

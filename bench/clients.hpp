@@ -1,8 +1,9 @@
 // The load generator's clients, one class per role, each driven by its
 // frames: idle (holds a connection), chat (chats again as soon as its run
 // ends; optionally cancels), subscriber (follows a conversation), slow
-// (stops reading). Included by scenarios.cpp only; a client runs on one
-// io_context thread and its counters are read after the threads stopped.
+// (stops reading). Included by the scenario files (through
+// scenario_support.hpp) and sse_client.cpp; a client runs on one io_context
+// thread and its counters are read after the threads stopped.
 #pragma once
 
 #include <array>

@@ -1,14 +1,11 @@
-// loadgen: drives parleyd (or the ceiling server) with thousands of async
-// WebSocket clients from a few threads and prints one JSON object per
-// scenario. The plumbing shared by the scenarios lives here; the scenarios
-// themselves are in scenarios.cpp.
-//
-//   loadgen --port P --scenario stream --connections 50 --duration 10
-//           --server-pid PID --label parleyd --out results.jsonl
+// The load generator's plumbing shared by the scenarios: the WebSocket
+// client, the thread pool, latency samples, /proc readers and the JSON
+// report (loadgen.hpp). The command line and main are in loadgen_main.cpp.
 #include "loadgen.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <future>
@@ -18,7 +15,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/http.hpp>
 
@@ -354,6 +350,15 @@ void begin_report(json_writer& w, const options& opts) {
   write_number(w, "loadavg_1m_at_start", one_minute);
 }
 
+void append_us_lines(const std::string& path, const samples& s) {
+  std::ofstream out{path, std::ios::app};
+  char line[32];
+  for (auto ns : s.values_ns()) {
+    auto n = std::snprintf(line, sizeof(line), "%.1f\n", ns / 1000.0);
+    out.write(line, n);
+  }
+}
+
 void emit(json_writer& w, rapidjson::StringBuffer& buf, const options& opts) {
   w.EndObject();
   std::cout << buf.GetString() << std::endl;
@@ -364,106 +369,3 @@ void emit(json_writer& w, rapidjson::StringBuffer& buf, const options& opts) {
 }
 
 } // namespace parley::bench
-
-namespace {
-
-void add_options(CLI::App& app, parley::bench::options& o) {
-  app
-    .add_option("--scenario", o.scenario,
-                "idle, stream, cancel, fanout or slow")
-    ->required()
-    ->check(CLI::IsMember({"idle", "stream", "cancel", "fanout", "slow"}));
-  app.add_option("--host", o.host, "Server address")->capture_default_str();
-  app.add_option("--port", o.port, "Server port")->required();
-  app.add_option("--label", o.label, "Server name in the report");
-  app.add_option("--threads", o.threads, "Load generator threads")
-    ->capture_default_str();
-  app.add_option("--server-pid", o.server_pid,
-                 "Server process, for RSS and CPU readings");
-  app.add_option("--out", o.out, "Append the JSON report to this file");
-  app.add_option("--seed", o.seed, "Random seed (cancel)")
-    ->capture_default_str();
-  app
-    .add_option("--connections,-n", o.connections,
-                "idle: connections to open; stream/cancel/slow: concurrent "
-                "chatting clients")
-    ->capture_default_str();
-  app
-    .add_option("--sources", o.sources,
-                "idle: bind to 127.0.0.1..127.0.0.N before connecting")
-    ->check(CLI::Range(1, 254))
-    ->capture_default_str();
-  app
-    .add_option("--connect-window", o.connect_window,
-                "idle: connects in flight at once")
-    ->capture_default_str();
-  app
-    .add_option("--hold", o.hold_s,
-                "idle: seconds to hold the connections open")
-    ->capture_default_str();
-  app
-    .add_option("--duration,-d", o.duration_s,
-                "Seconds of load, warm-up included")
-    ->capture_default_str();
-  app.add_option("--warmup", o.warmup_s, "Seconds not counted at the start")
-    ->capture_default_str();
-  app.add_option("--message", o.message, "The chat message")
-    ->capture_default_str();
-  app
-    .add_option("--cancel-probability", o.cancel_probability,
-                "cancel: share of runs cancelled")
-    ->capture_default_str();
-  app
-    .add_option("--cancel-after-max", o.cancel_after_max,
-                "cancel: cancel after k chunks, k uniform in 1..this")
-    ->capture_default_str();
-  app.add_option("--subscribers", o.subscribers, "fanout: subscribers")
-    ->capture_default_str();
-  app
-    .add_option("--stall-at", o.stall_at_s,
-                "slow: second the slow client stops reading")
-    ->capture_default_str();
-  app
-    .add_option("--slow-rcvbuf", o.slow_rcvbuf,
-                "slow: the slow client's SO_RCVBUF")
-    ->capture_default_str();
-  app
-    .add_option("--slow-follows", o.slow_follows,
-                "slow: how many chatting clients' conversations the slow "
-                "client follows")
-    ->capture_default_str();
-  app.add_option("--sample", o.sample_s, "slow: seconds between samples")
-    ->capture_default_str();
-  app
-    .add_option("--drain", o.drain_s,
-                "slow: seconds the slow client reads at the end to learn how "
-                "it was closed")
-    ->capture_default_str();
-}
-
-} // namespace
-
-int main(int argc, char** argv) {
-  using namespace parley::bench;
-  CLI::App app{"loadgen: WebSocket load for parleyd and the ceiling server"};
-  options opts;
-  add_options(app, opts);
-  CLI11_PARSE(app, argc, argv);
-  if (opts.label.empty())
-    opts.label = opts.host + ":" + std::to_string(opts.port);
-  // Thousands of sockets: lift the soft descriptor limit to the hard one.
-  rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
-  if (opts.scenario == "idle")
-    return run_idle(opts);
-  if (opts.scenario == "stream")
-    return run_stream(opts, false);
-  if (opts.scenario == "cancel")
-    return run_stream(opts, true);
-  if (opts.scenario == "fanout")
-    return run_fanout(opts);
-  return run_slow(opts);
-}

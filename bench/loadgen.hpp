@@ -1,6 +1,7 @@
 // The load generator's parts: options, a Beast WebSocket client, a pool of
 // threads each running its own io_context, latency samples, /proc readers
-// and the JSON report. The scenarios (scenarios.cpp) put them together.
+// and the JSON report. The scenarios (scenarios.cpp, slow_scenario.cpp,
+// sse_scenarios.cpp) put them together; the SSE client is sse_client.hpp.
 //
 // Threading: a connection belongs to one io_context and is only touched on
 // that context's thread, so connections need no strand and no lock; the
@@ -47,13 +48,19 @@ struct options {
   int sources = 1;             ///< bind to 127.0.0.1 .. 127.0.0.N
   size_t connect_window = 256; ///< connects in flight at once
   double hold_s = 2;
-  // stream, cancel, fanout, slow
+  // stream, cancel, fanout, slow, sse
   double duration_s = 10;
   double warmup_s = 1;
-  std::string message = "What is (17+4)*3?";
+  std::string message = "What is (17+4)*3?"; ///< also the SSE run's query
+  // stream (persist): INFO of this Redis at the window's start and end
+  std::string redis_host = "127.0.0.1";
+  uint16_t redis_port = 0; ///< 0: no Redis readings
   // cancel
   double cancel_probability = 0.5;
   int cancel_after_max = 3; ///< cancel after k chunks, k in 1..this
+  std::string samples_out;  ///< cancel: raw latencies appended here, in µs
+  // sse_held (N, the connect window and the hold are the idle options)
+  double open_timeout_s = 6; ///< how long all N streams may take to open
   // fanout
   size_t subscribers = 100;
   // slow
@@ -87,6 +94,7 @@ class samples {
     values_.insert(values_.end(), other.values_.begin(), other.values_.end());
   }
   size_t size() const { return values_.size(); }
+  const std::vector<uint64_t>& values_ns() const { return values_; }
   /// The p-th percentile (0..100) in microseconds; sorts once, O(n log n).
   double percentile_us(double p);
   double max_us();
@@ -207,15 +215,18 @@ void write_int(json_writer& w, const char* key, int64_t value);
 void write_string(json_writer& w, const char* key, std::string_view value);
 /// Closes the object, prints it and appends it as one line to opts.out.
 void emit(json_writer& w, rapidjson::StringBuffer& buf, const options& opts);
+/// Appends every sample to `path`, one value in microseconds per line.
+void append_us_lines(const std::string& path, const samples& s);
 
 double seconds_between(time_point a, time_point b);
 
-// -- scenarios (scenarios.cpp)
-// ------------------------------------------------------
+// -- scenarios (scenarios.cpp, slow_scenario.cpp, sse_scenarios.cpp) ---------
 
 int run_idle(const options& opts);
 int run_stream(const options& opts, bool with_cancel);
 int run_fanout(const options& opts);
 int run_slow(const options& opts);
+int run_sse(const options& opts);
+int run_sse_held(const options& opts);
 
 } // namespace parley::bench

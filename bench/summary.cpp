@@ -1,162 +1,25 @@
-// bench_summary: turns bench/results/<scenario>.json into the markdown table
-// of docs/benchmarks.md (parleyd next to the ceiling, with the issue's
-// targets) and writes the data files bench/run plots from.
+// bench_summary: turns bench/results/<scenario>.json into the markdown
+// tables of docs/benchmarks.md (parleyd next to the ceiling, with the
+// issue's targets; then the memory store next to Redis) and writes the data
+// files bench/run plots from (slow_<server>.dat, sweep.dat).
 //
 //   bench_summary bench/results > bench/results/summary.md
 //
 // Each <scenario>.json is {"scenario": S, "parleyd": [runs], "ceiling": [runs]}
-// as bench/run writes it (a single object instead of an array works too); a
-// missing file or field shows as "–".
-#include <algorithm>
-#include <cstdio>
+// as bench/run writes it ("memory" and "redis" for persist; a single object
+// instead of an array works too); a missing file or field shows as "–".
+#include "summary.hpp"
+
 #include <fstream>
-#include <functional>
 #include <iostream>
-#include <optional>
-#include <sstream>
 #include <string>
-#include <string_view>
 #include <vector>
 
-#include <rapidjson/document.h>
 #include <rapidjson/pointer.h>
 
+namespace parley::bench {
+
 namespace {
-
-using rapidjson::Document;
-using rapidjson::Value;
-
-/// One scenario's results: per server the run the table shows. With
-/// REPEAT > 1 bench/run stores every run in an array; the median run by the
-/// scenario's key metric is shown, so one noisy run on a shared machine
-/// does not decide the table.
-struct result {
-  Document doc;
-  const Value* parleyd = nullptr;
-  const Value* ceiling = nullptr;
-  size_t runs = 1;
-
-  const Value* of(const char* server) const {
-    return std::string_view{server} == "parleyd" ? parleyd : ceiling;
-  }
-};
-
-double key_of(const Value& run, const char* key) {
-  auto* v = rapidjson::Pointer(key).Get(run);
-  return v && v->IsNumber() ? v->GetDouble() : 0;
-}
-
-const Value* median_run(const Value& runs, const char* key) {
-  if (runs.IsObject())
-    return &runs;
-  if (!runs.IsArray() || runs.Empty())
-    return nullptr;
-  std::vector<const Value*> xs;
-  for (auto& r : runs.GetArray())
-    xs.push_back(&r);
-  std::sort(xs.begin(), xs.end(), [key](const Value* a, const Value* b) {
-    return key_of(*a, key) < key_of(*b, key);
-  });
-  return xs[(xs.size() - 1) / 2];
-}
-
-std::optional<result> load(const std::string& path, const char* key) {
-  std::ifstream in{path};
-  if (!in)
-    return std::nullopt;
-  std::stringstream text;
-  text << in.rdbuf();
-  std::optional<result> res{std::in_place};
-  res->doc.Parse(text.str().c_str());
-  auto& doc = res->doc;
-  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("parleyd")
-      || !doc.HasMember("ceiling"))
-    return std::nullopt;
-  res->parleyd = median_run(doc["parleyd"], key);
-  res->ceiling = median_run(doc["ceiling"], key);
-  if (doc["parleyd"].IsArray())
-    res->runs = doc["parleyd"].Size();
-  return res;
-}
-
-/// The number at JSON pointer `ptr` in `server`'s run, if there is one.
-std::optional<double> number(const std::optional<result>& res,
-                             const char* server, const std::string& ptr) {
-  if (!res || !res->of(server))
-    return std::nullopt;
-  auto* v = rapidjson::Pointer(ptr.c_str()).Get(*res->of(server));
-  if (!v || !v->IsNumber())
-    return std::nullopt;
-  return v->GetDouble();
-}
-
-std::string text_at(const std::optional<result>& res, const char* server,
-                    const std::string& ptr) {
-  if (!res || !res->of(server))
-    return "–";
-  auto* v = rapidjson::Pointer(ptr.c_str()).Get(*res->of(server));
-  if (!v)
-    return "–";
-  if (v->IsString())
-    return v->GetString();
-  if (v->IsBool())
-    return v->GetBool() ? "yes" : "no";
-  return "–";
-}
-
-std::string fmt(std::optional<double> v, int decimals = 0) {
-  if (!v)
-    return "–";
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f", decimals, *v);
-  return buf;
-}
-
-struct row {
-  std::string metric;
-  std::string target;
-  std::string parleyd;
-  std::string ceiling;
-  std::string ratio;
-  std::string verdict;
-};
-
-void print(const std::vector<row>& rows) {
-  std::cout << "| metric | target | parleyd | ceiling | parleyd / ceiling | "
-               "meets target |\n|---|---|---|---|---|---|\n";
-  for (auto& r : rows)
-    std::cout << "| " << r.metric << " | " << r.target << " | " << r.parleyd
-              << " | " << r.ceiling << " | " << r.ratio << " | " << r.verdict
-              << " |\n";
-}
-
-std::string ratio(std::optional<double> a, std::optional<double> b) {
-  if (!a || !b || *b == 0)
-    return "–";
-  return fmt(*a / *b, 2);
-}
-
-std::string verdict(std::optional<double> v,
-                    const std::function<bool(double)>& ok) {
-  if (!v)
-    return "–";
-  return ok(*v) ? "yes" : "**no**";
-}
-
-/// A plain metric: both servers' values and their ratio.
-row pair(const std::optional<result>& doc, std::string metric,
-         const std::string& ptr, int decimals = 0, std::string target = "",
-         double scale = 1) {
-  auto p = number(doc, "parleyd", ptr);
-  auto c = number(doc, "ceiling", ptr);
-  if (p)
-    *p *= scale;
-  if (c)
-    *c *= scale;
-  return {std::move(metric), target.empty() ? "–" : target,
-          fmt(p, decimals),  fmt(c, decimals),
-          ratio(p, c),       "–"};
-}
 
 void idle_rows(const std::string& dir, std::vector<row>& rows) {
   auto doc = load(dir + "/idle.json", "/server_rss_per_connection_kib");
@@ -291,7 +154,9 @@ void write_plot_data(const std::string& dir) {
 
 /// One row per scenario: how many runs, and how busy the machine was.
 void conditions(const std::string& dir, std::vector<row>& rows) {
-  for (const char* scenario : {"idle", "stream", "cancel", "fanout", "slow"}) {
+  // (sweep's runs are one per C, and persist has its own table.)
+  for (const char* scenario :
+       {"idle", "stream", "cancel", "fanout", "slow", "sse", "sse_held"}) {
     auto res = load(dir + "/" + scenario + ".json", "/loadavg_1m_at_start");
     if (!res)
       continue;
@@ -309,7 +174,10 @@ void conditions(const std::string& dir, std::vector<row>& rows) {
 
 } // namespace
 
+} // namespace parley::bench
+
 int main(int argc, char** argv) {
+  using namespace parley::bench;
   if (argc != 2) {
     std::cerr << "usage: bench_summary RESULTS_DIR\n";
     return 2;
@@ -321,8 +189,13 @@ int main(int argc, char** argv) {
   cancel_rows(dir, rows);
   fanout_rows(dir, rows);
   slow_rows(dir, rows);
+  sse_rows(dir, rows);
+  sse_held_rows(dir, rows);
+  sweep_rows(dir, rows);
   conditions(dir, rows);
   print(rows);
+  print_persist(dir);
   write_plot_data(dir);
+  write_sweep_data(dir);
   return 0;
 }
