@@ -2,7 +2,6 @@
 
 #include <deque>
 #include <functional>
-#include <random>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -18,7 +17,7 @@ namespace {
 
 struct chat_registry_state {
   chat_session_deps deps;
-  std::mt19937_64 rng{std::random_device{}()};
+  id_generator rng;
   std::unordered_map<std::string, chat_session_actor> sessions;
   /// Who each conversation this registry has seen belongs to.
   std::unordered_map<std::string, std::string> owner_of_conversation;

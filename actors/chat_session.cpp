@@ -1,7 +1,6 @@
 #include "actors/chat_session.hpp"
 
 #include <deque>
-#include <random>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -54,7 +53,7 @@ struct chat_session_state {
   chat_session_deps deps;
   /// Told when a run ends (it counts the runs each user has in flight).
   chat_registry_actor registry;
-  std::mt19937_64 rng{std::random_device{}()};
+  id_generator rng;
   std::unordered_map<std::string, run_slot> runs;
   /// Finished runs, oldest first; beyond options.recent_runs_kept their
   /// slots are dropped and replays read the store.

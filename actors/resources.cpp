@@ -1,7 +1,6 @@
 #include "actors/resources.hpp"
 
 #include <limits>
-#include <random>
 
 #include <caf/all.hpp>
 
@@ -18,7 +17,7 @@ namespace {
 struct resources_state {
   store_actor store;
   server_options options;
-  std::mt19937_64 rng{std::random_device{}()};
+  id_generator rng;
 
   static inline const char* name = "resources";
 };

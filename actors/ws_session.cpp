@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <deque>
-#include <random>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -33,9 +32,7 @@ struct ws_session_state {
   /// theirs.
   std::string owner;
   std::string agent_name;
-  /// Made on the first chat: a generator is 2.5 KiB, and most connections
-  /// of a busy node sit idle (see docs/benchmarks.md).
-  std::unique_ptr<std::mt19937_64> rng;
+  id_generator rng;
   std::unordered_map<std::string, started_run> runs;
   std::unordered_map<std::string, std::string> run_of_client_msg;
   /// Highest seq delivered per run: a frame that arrives twice (a replay
@@ -56,11 +53,7 @@ struct ws_session_state {
 
   static inline const char* name = "ws_session";
 
-  std::string next_run_id() {
-    if (!rng)
-      rng = std::make_unique<std::mt19937_64>(std::random_device{}());
-    return make_uuid(*rng);
-  }
+  std::string next_run_id() { return make_uuid(rng); }
 
   void send(std::string text) {
     sink->send_text(std::make_shared<const std::string>(std::move(text)));

@@ -3,10 +3,52 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <random>
 
 namespace parley {
 
-std::string make_uuid(std::mt19937_64& rng) {
+namespace {
+
+/// splitmix64: spreads one seed over the four words of xoshiro's state, as
+/// its authors advise (a state of zeros would stay zero).
+uint64_t splitmix64(uint64_t& x) noexcept {
+  uint64_t z = (x += 0x9e3779b97f4a7c15);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+  return z ^ (z >> 31);
+}
+
+uint64_t rotl(uint64_t x, int k) noexcept {
+  return (x << k) | (x >> (64 - k));
+}
+
+} // namespace
+
+id_generator::id_generator(uint64_t seed) noexcept {
+  for (auto& word : state_)
+    word = splitmix64(seed);
+}
+
+id_generator::id_generator() {
+  // Two 32-bit draws: one random_device value is little entropy for 64 bits.
+  std::random_device rd;
+  *this = id_generator{(uint64_t{rd()} << 32) ^ rd()};
+}
+
+uint64_t id_generator::operator()() noexcept {
+  auto& s = state_;
+  uint64_t result = rotl(s[1] * 5, 7) * 9;
+  uint64_t t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return result;
+}
+
+std::string make_uuid(id_generator& rng) {
   static constexpr char hex[] = "0123456789abcdef";
   uint64_t hi = rng();
   uint64_t lo = rng();

@@ -2,15 +2,30 @@
 #pragma once
 
 #include <cstdint>
-#include <random>
 #include <string>
 #include <string_view>
 
 namespace parley {
 
-/// A random RFC 4122 version-4 UUID in canonical lower-case form. Each actor
-/// owns its generator, so nothing here is shared between threads.
-std::string make_uuid(std::mt19937_64& rng);
+/// The generator ids are made with: xoshiro256** (32 bytes of state, where
+/// an mt19937_64 holds 2.5 KiB and every conversation and connection owns
+/// one). Each owner keeps its own, so nothing is shared between threads.
+/// Fine for ids, not for secrets (API keys come from OpenSSL).
+class id_generator {
+ public:
+  /// Seeded from std::random_device.
+  id_generator();
+  /// The same sequence for the same seed (tests).
+  explicit id_generator(uint64_t seed) noexcept;
+
+  uint64_t operator()() noexcept;
+
+ private:
+  uint64_t state_[4];
+};
+
+/// A random RFC 4122 version-4 UUID in canonical lower-case form.
+std::string make_uuid(id_generator& gen);
 
 /// True for a canonical UUID (8-4-4-4-12 hex digits).
 bool is_uuid(std::string_view text) noexcept;

@@ -5,7 +5,6 @@
 
 #include <memory>
 #include <mutex>
-#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -21,28 +20,18 @@
 
 namespace parley {
 
-/// One generator for the whole listener rather than one per connection:
-/// seeding an mt19937_64 costs more than the lock it takes to share it.
+/// One generator for the whole listener, behind a lock: sessions are made
+/// on every I/O thread.
 class session_id_source {
  public:
-  session_id_source() : rng_(seeded_engine()) {}
-
   std::string next() {
     std::lock_guard<std::mutex> guard{mtx_};
     return make_uuid(rng_);
   }
 
  private:
-  static std::mt19937_64 seeded_engine() {
-    // Several draws: one 32-bit random_device value is little entropy for a
-    // 64-bit engine.
-    std::random_device rd;
-    std::seed_seq seq{rd(), rd(), rd(), rd()};
-    return std::mt19937_64{seq};
-  }
-
   std::mutex mtx_;
-  std::mt19937_64 rng_;
+  id_generator rng_;
 };
 
 class websocket_session;
