@@ -14,4 +14,8 @@ struct parley_config : caf::actor_system_config {
   parley_config();
 };
 
+/// Runs actors on `threads` scheduler threads; 0: one per core (CAF's own
+/// default is at least 4, which on a 2-core machine only adds switching).
+void set_actor_threads(caf::actor_system_config& cfg, size_t threads);
+
 } // namespace parley

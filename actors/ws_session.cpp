@@ -1,7 +1,6 @@
 #include "actors/ws_session.hpp"
 
 #include <algorithm>
-#include <deque>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -41,8 +40,22 @@ struct ws_session_state {
   /// that a connection that follows thousands of runs would grow forever
   /// (a subscribe to such an old run sends what it asks for again).
   std::unordered_map<std::string, uint64_t> delivered;
-  std::deque<std::string> ended;
+  /// A ring of the last ended_kept ended runs, oldest at ended_next once
+  /// full (a vector: an empty std::deque already costs 600 bytes, and most
+  /// connections sit idle).
+  std::vector<std::string> ended;
+  size_t ended_next = 0;
   static constexpr size_t ended_kept = 256;
+
+  void remember_ended(const std::string& run_id) {
+    if (ended.size() < ended_kept) {
+      ended.push_back(run_id);
+      return;
+    }
+    delivered.erase(ended[ended_next]);
+    ended[ended_next] = run_id;
+    ended_next = (ended_next + 1) % ended_kept;
+  }
 
   bool already_delivered(const event_frame& frame) const {
     auto i = delivered.find(frame.chat_session_id);
@@ -92,11 +105,7 @@ bool accept_frame(ws_session_state& st, const event_frame& frame) {
   // accumulate every run it ever started.
   if (frame.terminal) {
     st.runs.erase(frame.chat_session_id);
-    st.ended.push_back(frame.chat_session_id);
-    if (st.ended.size() > ws_session_state::ended_kept) {
-      st.delivered.erase(st.ended.front());
-      st.ended.pop_front();
-    }
+    st.remember_ended(frame.chat_session_id);
   }
   return true;
 }

@@ -36,6 +36,7 @@ namespace {
 struct cli_options {
   std::string listen = "127.0.0.1:8080";
   size_t threads = 2;
+  size_t actor_threads = 0;
   std::string log_level = "info";
   int64_t token_interval_ms = 20;
   size_t max_frame_bytes = 1 << 20;
@@ -66,6 +67,11 @@ void add_options(CLI::App& app, cli_options& opts) {
     ->capture_default_str();
   app.add_option("--threads", opts.threads, "I/O threads")
     ->check(CLI::Range(1, 64))
+    ->capture_default_str();
+  app
+    .add_option("--actor-threads", opts.actor_threads,
+                "Threads that run actors; 0: one per core")
+    ->check(CLI::Range(0, 64))
     ->capture_default_str();
   app.add_option("--log-level", opts.log_level, "Log verbosity")
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
@@ -318,6 +324,7 @@ int main(int argc, char** argv) {
               opts.ws_idle_timeout_s, opts.heartbeat_s);
 
   parley::parley_config cfg;
+  parley::set_actor_threads(cfg, opts.actor_threads);
   caf::actor_system sys{cfg};
   auto store = make_store(sys, opts, log);
   if (!store)

@@ -320,6 +320,9 @@ std::vector<run_event> plan_researcher(const agent_input& input) {
                     ? std::string{no_tool_thought}
                     : "Used " + join(uses, &tool_use::summary, "; ") + ".";
   std::vector<run_event> plan;
+  // Eight framing events, up to four steps per tool, and the chunks: one
+  // allocation for a typical plan instead of a regrowth every few events.
+  plan.reserve(16 + 4 * uses.size());
   auto start = make_event(event_kind::reasoning_start, now);
   start.agent = "researcher";
   start.message = input.question;
