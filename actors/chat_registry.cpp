@@ -195,7 +195,8 @@ void start(registry_ptr self, caf::typed_response_promise<run_ticket> rp,
                            const chat_session_actor& session) mutable {
       self->request(session, caf::infinite, run_atom::value, req, sub)
         .then(
-          [self, rp, owner = req.owner](run_ticket& ticket) mutable {
+          [self, rp, owner = req.owner, session](run_ticket& ticket) mutable {
+            ticket.session = caf::actor_cast<caf::actor>(session);
             // The session tells us (run_fin) when it ends.
             if (ticket.created && !is_final(ticket.record.status))
               self->state.in_flight[owner].insert(ticket.record.id);

@@ -2,7 +2,8 @@
 // and the error category. Every sender is checked against these by the
 // compiler. Who talks to whom:
 //
-//   Beast socket --frames--> ws_session --chat/cancel/subscribe--> chat_registry
+//   Beast socket --frames--> ws_session --chat/cancel/subscribe-->
+//   chat_registry
 //                                ^                                      |
 //                                | frame_batch                 forwards to one
 //                                |                                      v
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
 #include <caf/fwd.hpp>
@@ -167,11 +169,15 @@ auto inspect(Inspector& f, run_request& x) {
 struct run_ticket {
   run_record record;
   bool created = true;
+  /// The chat session that runs it (a chat_session_actor; null when the
+  /// run was only found in the store): whoever started the run may send
+  /// it `cancel` there directly instead of through the registry.
+  caf::actor session;
 };
 
 template<class Inspector>
 auto inspect(Inspector& f, run_ticket& x) {
-  return f(x.record, x.created);
+  return f(x.record, x.created, x.session);
 }
 
 /// One per user message: plays the agent's steps, one per step tick.

@@ -21,6 +21,9 @@ struct started_run {
   std::string conversation_id;
   std::string client_msg_id;
   bool cancel_on_disconnect = false;
+  /// Its chat session, once the run's ticket came back: cancels go there
+  /// directly.
+  chat_session_actor session;
 };
 
 struct ws_session_state {
@@ -125,13 +128,25 @@ void deliver_all(session_ptr self, const std::vector<event_frame>& frames) {
     st.sink->send_texts(std::move(texts));
 }
 
+/// Cancels a run: one this connection started goes straight to its chat
+/// session, ahead of the session's queued messages (cancel is what a user
+/// waits for); any other run goes through the registry, which checks whose
+/// it is.
 void cancel_run(session_ptr self, const std::string& run_id) {
   auto& st = self->state;
+  auto timeout = st.deps.options.store_timeout;
+  auto on_error = report_error(self, "cancel", "chat_session_id");
+  if (auto i = st.runs.find(run_id); i != st.runs.end() && i->second.session) {
+    self
+      ->request<caf::message_priority::high>(i->second.session, timeout,
+                                             cancel_atom::value, run_id, true)
+      .then([](const run_record&) {}, on_error);
+    return;
+  }
   self
-    ->request(st.deps.chats, st.deps.options.store_timeout, cancel_atom::value,
-              st.owner, run_id, true)
-    .then([](const run_record&) {},
-          report_error(self, "cancel", "chat_session_id"));
+    ->request(st.deps.chats, timeout, cancel_atom::value, st.owner, run_id,
+              true)
+    .then([](const run_record&) {}, on_error);
 }
 
 void on_chat(session_ptr self, chat_request& req) {
@@ -160,11 +175,16 @@ void on_chat(session_ptr self, chat_request& req) {
   self
     ->request(st.deps.chats, st.deps.options.store_timeout, run_atom::value,
               std::move(run), caf::actor_cast<subscriber_actor>(self))
-    .then([](const run_ticket&) {},
-          [self, run_id](const caf::error& err) {
-            self->state.runs.erase(run_id);
-            report_error(self, "chat")(err);
-          });
+    .then(
+      [self, run_id](const run_ticket& ticket) {
+        if (auto i = self->state.runs.find(run_id); i != self->state.runs.end())
+          i->second.session
+            = caf::actor_cast<chat_session_actor>(ticket.session);
+      },
+      [self, run_id](const caf::error& err) {
+        self->state.runs.erase(run_id);
+        report_error(self, "chat")(err);
+      });
 }
 
 void on_cancel(session_ptr self, const cancel_request& req) {
