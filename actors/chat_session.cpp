@@ -1,13 +1,12 @@
 #include "actors/chat_session.hpp"
 
-#include <deque>
-#include <unordered_map>
-#include <unordered_set>
+#include <algorithm>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/agent_run.hpp"
+#include "actors/chat_session_state.hpp"
 #include "actors/fan_out.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/ids.hpp"
@@ -16,68 +15,7 @@ namespace parley {
 
 namespace {
 
-/// Everything the session knows about one run, live or recently finished.
-struct run_slot {
-  run_request request;
-  run_record record;
-  agent_run_actor actor;
-  /// Every frame of the run so far, in seq order: the replay source.
-  std::vector<event_frame> log;
-  /// log[unsaved..] has not been handed to the store yet.
-  size_t unsaved = 0;
-  std::vector<subscriber_actor> subscribers;
-  std::string answer;
-  std::string thinking;
-  /// True from the terminal event on: later events of the run are stale.
-  bool ending = false;
-  /// The run ended but the store has not acknowledged its run_fin (it was
-  /// down): retried, with the messages the run leaves, until it does.
-  bool fin_pending = false;
-  bool fin_in_flight = false;
-  std::vector<message_record> fin_messages;
-  /// The user's message that started the run, written with its record
-  /// (run_open) before anyone is told the run exists.
-  message_record question;
-
-  bool saved() const {
-    return !fin_pending && !fin_in_flight && unsaved == log.size();
-  }
-};
-
-struct chat_session_state {
-  std::string conversation_id;
-  /// The user the conversation belongs to; its runs, messages and the
-  /// conversation resource are stored as theirs.
-  std::string owner;
-  std::string agent_name;
-  chat_session_deps deps;
-  /// Told when a run ends (it counts the runs each user has in flight).
-  chat_registry_actor registry;
-  id_generator rng;
-  std::unordered_map<std::string, run_slot> runs;
-  /// Finished runs, oldest first; beyond options.recent_runs_kept their
-  /// slots are dropped and replays read the store.
-  std::deque<std::string> finished;
-  std::string active; ///< the run in flight, if any
-  std::deque<std::string> queued;
-  /// Subscribers of the whole conversation: they get every run's frames.
-  std::vector<subscriber_actor> followers;
-  std::unordered_set<caf::actor_addr> monitored;
-  bool flush_scheduled = false;
-
-  static inline const char* name = "chat_session";
-};
-
-using session_ptr = chat_session_actor::stateful_pointer<chat_session_state>;
-
-/// Logs a failed fire-and-forget store write; the run goes on.
-auto log_store_error(session_ptr self, std::string what) {
-  return [self, what](const caf::error& err) {
-    if (auto& log = self->state.deps.log)
-      log->error("conversation {}: store {} failed: {}",
-                 self->state.conversation_id, what, self->system().render(err));
-  };
-}
+using session_ptr = chat_session_ptr;
 
 void watch(session_ptr self, const subscriber_actor& sub) {
   if (self->state.monitored.insert(sub.address()).second)
@@ -87,96 +25,6 @@ void watch(session_ptr self, const subscriber_actor& sub) {
 void add_unique(std::vector<subscriber_actor>& xs, const subscriber_actor& x) {
   if (std::find(xs.begin(), xs.end(), x) == xs.end())
     xs.push_back(x);
-}
-
-/// Tries the store again after options.store_retry (it failed or timed out).
-void retry_later(session_ptr self) {
-  auto& st = self->state;
-  if (!st.flush_scheduled) {
-    st.flush_scheduled = true;
-    self->delayed_send(self, st.deps.options.store_retry, flush_atom::value);
-  }
-}
-
-/// After a failed write of log[from..]: those events go again with the next
-/// flush (the store keeps the first copy of a seq, so overlaps are fine).
-void unsaved_from(session_ptr self, const std::string& run_id, size_t from) {
-  auto& st = self->state;
-  if (auto i = st.runs.find(run_id); i != st.runs.end()) {
-    i->second.unsaved = std::min(i->second.unsaved, from);
-    retry_later(self);
-  }
-}
-
-void forget_old_runs(session_ptr self);
-
-/// Sends a finished run's run_fin (again): its unsaved events, final record
-/// and messages, in one store call.
-void send_fin(session_ptr self, run_slot& slot) {
-  auto& st = self->state;
-  auto from = slot.unsaved;
-  std::vector<event_frame> rest(slot.log.begin() + from, slot.log.end());
-  slot.unsaved = slot.log.size();
-  slot.fin_in_flight = true;
-  auto run_id = slot.record.id;
-  self
-    ->request(st.deps.store, st.deps.options.store_timeout, run_fin_atom::value,
-              slot.record, std::move(rest), slot.fin_messages)
-    .then(
-      [self, run_id](caf::ok_atom) {
-        auto& st = self->state;
-        if (auto i = st.runs.find(run_id); i != st.runs.end()) {
-          i->second.fin_in_flight = false;
-          i->second.fin_pending = false;
-          i->second.fin_messages.clear();
-        }
-        if (auto& log = st.deps.log)
-          log->info("run {}: saved after the store came back", run_id);
-        forget_old_runs(self);
-      },
-      [self, run_id, from](const caf::error& err) {
-        log_store_error(self, "run_fin (retry)")(err);
-        if (auto i = self->state.runs.find(run_id); i != self->state.runs.end())
-          i->second.fin_in_flight = false;
-        unsaved_from(self, run_id, from);
-      });
-}
-
-void flush(session_ptr self) {
-  auto& st = self->state;
-  for (auto& [id, slot] : st.runs) {
-    if (slot.fin_pending) {
-      if (!slot.fin_in_flight)
-        send_fin(self, slot);
-      continue;
-    }
-    if (slot.unsaved == slot.log.size())
-      continue;
-    auto from = slot.unsaved;
-    std::vector<event_frame> batch(slot.log.begin() + from, slot.log.end());
-    slot.unsaved = slot.log.size();
-    self
-      ->request(st.deps.store, st.deps.options.store_timeout,
-                ev_add_atom::value, id, std::move(batch))
-      .then([](caf::ok_atom) {},
-            [self, run_id = id, from](const caf::error& err) {
-              log_store_error(self, "ev_add")(err);
-              unsaved_from(self, run_id, from);
-            });
-  }
-}
-
-/// Writes soon: at once when a batch is full, else after flush_interval.
-void schedule_flush(session_ptr self, const run_slot& slot) {
-  auto& st = self->state;
-  if (slot.log.size() - slot.unsaved >= st.deps.options.event_batch) {
-    flush(self);
-    return;
-  }
-  if (!st.flush_scheduled) {
-    st.flush_scheduled = true;
-    self->delayed_send(self, st.deps.options.flush_interval, flush_atom::value);
-  }
 }
 
 /// Numbers and encodes one event of `slot` and appends it to the log.
@@ -197,19 +45,6 @@ void publish(session_ptr self, run_slot& slot, frame_batch batch) {
 
 frame_batch just(const event_frame& frame) {
   return frame_batch{{frame}};
-}
-
-void forget_old_runs(session_ptr self) {
-  auto& st = self->state;
-  // A run the store does not have yet stays (and so do the ones after it):
-  // its log in memory is the only copy.
-  while (st.finished.size() > st.deps.options.recent_runs_kept) {
-    auto i = st.runs.find(st.finished.front());
-    if (i != st.runs.end() && !i->second.saved())
-      break;
-    st.runs.erase(st.finished.front());
-    st.finished.pop_front();
-  }
 }
 
 void start_next_queued(session_ptr self);
@@ -531,82 +366,6 @@ void on_events(session_ptr self, std::vector<run_event>& evs) {
   }
   publish(self, slot, std::move(batch));
   schedule_flush(self, slot);
-}
-
-/// Reads a run this session no longer holds (or never held) from the store.
-caf::result<run_record> stored_record(session_ptr self, const std::string& id) {
-  auto& st = self->state;
-  auto rp = self->make_response_promise<run_record>();
-  self
-    ->request(st.deps.store, st.deps.options.store_timeout, run_get_atom::value,
-              id)
-    .then([rp](run_record& rec) mutable { rp.deliver(std::move(rec)); },
-          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-  return rp;
-}
-
-/// An error when the stored log of `rec` no longer holds what follows
-/// `after` (dropped as memories, expired or trimmed): a client must never
-/// take a partial replay for the whole story.
-caf::error missing_history(const run_record& rec, uint64_t after,
-                           const std::vector<event_frame>& xs) {
-  // An interrupted run's log has a known gap before its closing event (what
-  // the dead process streamed but had not saved); its status says so.
-  if (rec.status == run_status::interrupted && !xs.empty())
-    return {};
-  bool expected_some = rec.last_seq > after;
-  if ((expected_some && xs.empty())
-      || (!xs.empty() && xs.front().seq != after + 1))
-    return make_error(error_code::gone,
-                      "the event history of run " + rec.id
-                        + " is no longer kept; read its result with GET "
-                          "/api/agent/"
-                        + rec.id + "/status");
-  return {};
-}
-
-/// A run this session no longer holds (evicted, or from an earlier life
-/// of the server): its frames after `after` from the store, or not_found /
-/// gone.
-caf::result<std::vector<event_frame>> stored_events(session_ptr self,
-                                                    const std::string& run_id,
-                                                    uint64_t after,
-                                                    uint32_t limit) {
-  auto& st = self->state;
-  auto rp = self->make_response_promise<std::vector<event_frame>>();
-  auto store = st.deps.store;
-  auto timeout = st.deps.options.store_timeout;
-  self->request(store, timeout, run_get_atom::value, run_id)
-    .then(
-      [self, rp, store, timeout, run_id, after,
-       limit](run_record& rec) mutable {
-        self->request(store, timeout, ev_get_atom::value, run_id, after, limit)
-          .then(
-            [rp, rec, after](std::vector<event_frame>& xs) mutable {
-              if (auto err = missing_history(rec, after, xs))
-                rp.deliver(std::move(err));
-              else
-                rp.deliver(std::move(xs));
-            },
-            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-      },
-      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-  return rp;
-}
-
-/// A run's frames after `after` without following it.
-caf::result<std::vector<event_frame>> events_after(session_ptr self,
-                                                   const std::string& run_id,
-                                                   uint64_t after,
-                                                   uint32_t limit) {
-  auto& st = self->state;
-  if (auto i = st.runs.find(run_id); i != st.runs.end()) {
-    auto& log = i->second.log;
-    auto first = std::min<uint64_t>(after, log.size());
-    auto last = std::min<uint64_t>(log.size(), first + limit);
-    return std::vector<event_frame>(log.begin() + first, log.begin() + last);
-  }
-  return stored_events(self, run_id, after, limit);
 }
 
 caf::result<std::vector<event_frame>> replay(session_ptr self,
