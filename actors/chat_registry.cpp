@@ -1,6 +1,5 @@
 #include "actors/chat_registry.hpp"
 
-#include <deque>
 #include <functional>
 #include <unordered_map>
 #include <unordered_set>
@@ -8,6 +7,7 @@
 #include <caf/all.hpp>
 
 #include "actors/conversation_claims.hpp"
+#include "actors/recent_keys.hpp"
 #include "protocol/ids.hpp"
 #include "protocol/owner.hpp"
 
@@ -22,22 +22,18 @@ struct chat_registry_state {
   /// Who each conversation this registry has seen belongs to.
   std::unordered_map<std::string, std::string> owner_of_conversation;
   /// Which conversation each run belongs to, for cancel/status by run id:
-  /// the latest routes_kept runs. An older one costs a store lookup, which
-  /// remembers it again; without the bound a busy node would keep one
+  /// the latest 65,536 runs (`routed`). An older one costs a store lookup,
+  /// which remembers it again; without the bound a busy node would keep one
   /// entry per run it ever saw.
   std::unordered_map<std::string, std::string> conversation_of_run;
-  std::deque<std::string> route_order;
-  static constexpr size_t routes_kept = 65536;
+  recent_keys routed{65536};
 
   void remember_route(const std::string& run_id,
                       const std::string& conversation_id) {
     if (!conversation_of_run.emplace(run_id, conversation_id).second)
       return;
-    route_order.push_back(run_id);
-    if (route_order.size() > routes_kept) {
-      conversation_of_run.erase(route_order.front());
-      route_order.pop_front();
-    }
+    if (auto forgotten = routed.push(run_id))
+      conversation_of_run.erase(*forgotten);
   }
   /// The runs each user has queued or running (max_runs_per_user).
   std::unordered_map<std::string, std::unordered_set<std::string>> in_flight;

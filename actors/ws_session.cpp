@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/recent_keys.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/ids.hpp"
 
@@ -39,25 +40,17 @@ struct ws_session_state {
   std::unordered_map<std::string, std::string> run_of_client_msg;
   /// Highest seq delivered per run: a frame that arrives twice (a replay
   /// overlapping the live stream, a run followed twice) goes out once.
-  /// Runs that ended are remembered, oldest first, up to ended_kept: past
+  /// Runs that ended are remembered, oldest first, up to 256 (`ended`): past
   /// that a connection that follows thousands of runs would grow forever
   /// (a subscribe to such an old run sends what it asks for again).
   std::unordered_map<std::string, uint64_t> delivered;
-  /// A ring of the last ended_kept ended runs, oldest at ended_next once
-  /// full (a vector: an empty std::deque already costs 600 bytes, and most
-  /// connections sit idle).
-  std::vector<std::string> ended;
-  size_t ended_next = 0;
-  static constexpr size_t ended_kept = 256;
+  /// The last 256 runs that ended here, whose entries in `delivered` are
+  /// kept.
+  recent_keys ended{256};
 
   void remember_ended(const std::string& run_id) {
-    if (ended.size() < ended_kept) {
-      ended.push_back(run_id);
-      return;
-    }
-    delivered.erase(ended[ended_next]);
-    ended[ended_next] = run_id;
-    ended_next = (ended_next + 1) % ended_kept;
+    if (auto forgotten = ended.push(run_id))
+      delivered.erase(*forgotten);
   }
 
   bool already_delivered(const event_frame& frame) const {
