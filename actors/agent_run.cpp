@@ -35,7 +35,6 @@ std::vector<run_event> make_plan(const run_request& req) {
   err.error_code = "not_found";
   err.message
     = "unknown agent '" + req.agent_name + "'; the agents here are: researcher";
-  err.timestamp_ms = unix_time_ms();
   return {std::move(err)};
 }
 
@@ -59,9 +58,13 @@ agent_run(agent_run_actor::stateful_pointer<agent_run_state> self,
                      : size_t{1};
       std::vector<run_event> batch;
       batch.reserve(count);
+      // An event is made when it is played, not when it was planned: its
+      // time_us is what clients measure delivery latency against.
+      auto now = unix_time_us();
       for (size_t i = 0; i < count; ++i) {
         batch.push_back(std::move(st.plan[st.next++]));
         batch.back().chat_session_id = st.run_id;
+        batch.back().time_us = now;
       }
       self->send(st.parent, std::move(batch));
       if (st.next == st.plan.size()) {

@@ -31,8 +31,8 @@ void add_unique(std::vector<subscriber_actor>& xs, const subscriber_actor& x) {
 const event_frame& stamp(run_slot& slot, run_event& ev) {
   ev.chat_session_id = slot.record.id;
   ev.seq = slot.log.size() + 1;
-  if (ev.timestamp_ms == 0)
-    ev.timestamp_ms = unix_time_ms();
+  if (ev.time_us == 0)
+    ev.time_us = unix_time_us();
   slot.record.last_seq = ev.seq;
   slot.log.push_back(event_frame{slot.record.id, ev.seq, to_string(ev.kind),
                                  encode_event(ev), is_terminal(ev.kind)});
@@ -137,7 +137,7 @@ void finish(session_ptr self, run_slot& slot, run_event terminal,
 run_event event_of(event_kind kind) {
   run_event ev;
   ev.kind = kind;
-  ev.timestamp_ms = unix_time_ms();
+  ev.time_us = unix_time_us();
   return ev;
 }
 

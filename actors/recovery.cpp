@@ -21,7 +21,7 @@ std::pair<run_record, event_frame> interrupted(run_record rec, uint64_t skip) {
   ev.kind = event_kind::error;
   ev.chat_session_id = rec.id;
   ev.seq = rec.last_seq + 1 + skip;
-  ev.timestamp_ms = rec.updated_at_ms;
+  ev.time_us = rec.updated_at_ms * 1000;
   ev.error_code = "interrupted";
   ev.message = rec.error;
   rec.last_seq = ev.seq;

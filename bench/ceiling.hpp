@@ -41,6 +41,9 @@ const std::vector<frame_template>& run_frames();
 /// ISO 8601 UTC with milliseconds, as parleyd's reasoning steps carry.
 std::string iso8601_now();
 
+/// Microseconds since the Unix epoch as decimal text: a frame's `time_us`.
+std::string unix_us_now();
+
 /// Limits, mirroring parleyd's defaults so a slow reader is treated alike.
 struct ceiling_config {
   size_t max_frame_bytes = 1 << 20;

@@ -61,6 +61,13 @@ const std::vector<frame_template>& run_frames() {
   return frames;
 }
 
+std::string unix_us_now() {
+  using namespace std::chrono;
+  return std::to_string(
+    duration_cast<microseconds>(system_clock::now().time_since_epoch())
+      .count());
+}
+
 std::string iso8601_now() {
   auto ms = now_ms();
   std::time_t secs = ms / 1000;
@@ -229,10 +236,12 @@ void ceiling_session::step(uint64_t generation) {
 
 std::string ceiling_session::render(size_t index) {
   auto seq = std::to_string(index + 1);
+  auto made = unix_us_now();
   return run_frames()[index].render([&](slot s) -> std::string_view {
     switch (s) {
       case slot::run: return run_->id;
       case slot::seq: return seq;
+      case slot::time_us: return made;
       case slot::conversation: return run_->conversation;
       case slot::timestamp: return run_->timestamp;
       case slot::message_id: return run_->message_id;
@@ -246,9 +255,14 @@ void ceiling_session::cancel_run(const std::string& id) {
   if (!run_ || !(id.empty() || id == run_->id || id == run_->client_msg_id))
     return;
   auto seq = std::to_string(run_->seq + 1);
+  auto made = unix_us_now();
   publish(std::make_shared<const std::string>(
     frame_template{cancelled_template}.render([&](slot s) -> std::string_view {
-      return s == slot::run ? std::string_view{run_->id} : seq;
+      switch (s) {
+        case slot::run: return run_->id;
+        case slot::time_us: return made;
+        default: return seq;
+      }
     })));
   run_.reset();
   ++generation_;

@@ -105,10 +105,12 @@ class ceiling_sse : public std::enable_shared_from_this<ceiling_sse> {
     if (done_)
       return;
     auto seq = std::to_string(next_ + 1);
+    auto made = unix_us_now();
     auto frame = run_frames()[next_].render([&](slot s) -> std::string_view {
       switch (s) {
         case slot::run: return run_id_;
         case slot::seq: return seq;
+        case slot::time_us: return made;
         case slot::conversation: return conversation_;
         case slot::timestamp: return timestamp_;
         case slot::message_id: return message_id_;

@@ -127,7 +127,7 @@ class chat_conn : public connection {
   uint64_t errors = 0, seq_gaps = 0, foreign = 0;
   uint64_t cancels_sent = 0, cancelled = 0, finished_before_cancel = 0;
   uint64_t late_after_cancelled = 0, late_after_done = 0;
-  samples start_latency, inter_arrival, cancel_latency;
+  samples start_latency, inter_arrival, cancel_latency, delivery;
 
  protected:
   void on_frame(std::string_view text, time_point at) override {
@@ -187,6 +187,7 @@ class chat_conn : public connection {
       chunks += f.type == "chunk" ? 1 : 0;
       if (f.seq > 1)
         inter_arrival.add(at - last_frame_at_);
+      add_delivery(delivery, f, at);
     }
     last_frame_at_ = at;
   }
@@ -259,7 +260,7 @@ struct stream_totals {
   uint64_t seq_gaps = 0, foreign = 0, cancels_sent = 0, cancelled = 0;
   uint64_t finished_before_cancel = 0, late_after_cancelled = 0;
   uint64_t late_after_done = 0, failed = 0;
-  samples start_latency, inter_arrival, cancel_latency;
+  samples start_latency, inter_arrival, cancel_latency, delivery;
 
   void add(chat_conn& c) {
     frames += c.frames, chunks += c.chunks, bytes += c.bytes, runs += c.runs;
@@ -272,6 +273,7 @@ struct stream_totals {
     start_latency.merge(c.start_latency);
     inter_arrival.merge(c.inter_arrival);
     cancel_latency.merge(c.cancel_latency);
+    delivery.merge(c.delivery);
   }
 };
 
@@ -292,7 +294,7 @@ class subscriber_conn : public connection {
       shared_(shared), on_done_(std::move(on_done)) {}
 
   uint64_t frames = 0, seq_gaps = 0, complete_runs = 0;
-  samples done_latency;
+  samples done_latency, delivery;
 
  protected:
   void on_frame(std::string_view text, time_point at) override {
@@ -304,8 +306,10 @@ class subscriber_conn : public connection {
       ++subscribed_;
     if (f.run.empty())
       return;
-    if (at >= shared_.window_start && at < shared_.window_end)
+    if (at >= shared_.window_start && at < shared_.window_end) {
       ++frames;
+      add_delivery(delivery, f, at);
+    }
     // Runs of the one conversation come one after another: a new id starts
     // a new run. Joining mid-run is not a gap, but that run is not whole.
     if (f.run != run_) {

@@ -50,7 +50,24 @@ frame_info scan_frame(std::string_view text) {
   if (auto p = text.find(R"("seq":)"); p != std::string_view::npos)
     for (p += 6; p < text.size() && text[p] >= '0' && text[p] <= '9'; ++p)
       f.seq = f.seq * 10 + static_cast<uint64_t>(text[p] - '0');
+  if (auto p = text.find(R"("time_us":)"); p != std::string_view::npos)
+    for (p += 10; p < text.size() && text[p] >= '0' && text[p] <= '9'; ++p)
+      f.time_us = f.time_us * 10 + (text[p] - '0');
   return f;
+}
+
+int64_t unix_us_at(time_point at) {
+  using namespace std::chrono;
+  static const auto offset
+    = duration_cast<microseconds>(system_clock::now().time_since_epoch())
+      - duration_cast<microseconds>(clock_type::now().time_since_epoch());
+  return (duration_cast<microseconds>(at.time_since_epoch()) + offset).count();
+}
+
+void add_delivery(samples& into, const frame_info& f, time_point at) {
+  if (f.time_us > 0)
+    into.add(std::chrono::microseconds{
+      std::max<int64_t>(0, unix_us_at(at) - f.time_us)});
 }
 
 double samples::percentile_us(double p) {

@@ -79,9 +79,15 @@ struct frame_info {
   std::string_view type;
   std::string_view run; ///< chat_session_id, empty for connection frames
   uint64_t seq = 0;
+  int64_t time_us = 0; ///< when the server made the event; 0 if not a run's
 };
 
 frame_info scan_frame(std::string_view text);
+
+/// `at` as microseconds since the Unix epoch (the clock the server stamps
+/// `time_us` with), from one reading of both clocks: no system call per
+/// frame.
+int64_t unix_us_at(time_point at);
 
 /// Latency samples in nanoseconds.
 class samples {
@@ -103,6 +109,10 @@ class samples {
   std::vector<uint64_t> values_;
   bool sorted_ = false;
 };
+
+/// Adds how long the run frame `f` took from being made on the server to
+/// its receipt at `at` (nothing for a frame without `time_us`).
+void add_delivery(samples& into, const frame_info& f, time_point at);
 
 /// One WebSocket client. Subclasses say what to do with frames; the base
 /// connects (optionally from a chosen source address), handshakes, reads

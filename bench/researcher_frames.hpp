@@ -9,6 +9,8 @@
 //   (17+4)*3?","conversation_id":"c1"}}
 // Then the run id, seq, conversation id, timestamps and message id were
 // replaced by the slots below; everything else is byte for byte parleyd's.
+// 2026-12-02: every run event gained `"time_us"` after `seq` (when the
+// event was made, docs/protocol.md); the ceiling stamps it per frame.
 // If the researcher's plan changes, capture again (docs/benchmarks.md).
 #pragma once
 
@@ -26,6 +28,7 @@ enum class slot {
   seq,
   conversation,
   timestamp,
+  time_us,
   message_id,
   session
 };
@@ -37,40 +40,41 @@ inline constexpr std::array<std::string_view, 2> greeting_templates{
   R"j({"type":"session_start","data":{"session_id":"{session}","agent_name":"researcher","message":"Connected to Parley; agent researcher is ready"}})j",
 };
 
-/// One run, in order: 15 frames, 4 of them `chunk` (2,483 bytes with a
-/// 36-byte run id and a 2-byte conversation id).
+/// One run, in order: 15 frames, 4 of them `chunk` (about 2,890 bytes with
+/// a 36-byte run id, a 2-byte conversation id and 16-digit times).
 inline constexpr std::array<std::string_view, 15> run_templates{
-  R"j({"type":"chat_session_start","data":{"chat_session_id":"{run}","seq":{seq},"conversation_id":"{conversation}"}})j",
-  R"j({"type":"reasoning_start","data":{"chat_session_id":"{run}","seq":{seq},"agent":"researcher","message":"What is (17+4)*3?","enable_reasoning":true}})j",
-  R"j({"type":"stage_update","data":{"chat_session_id":"{run}","seq":{seq},"stage":"reasoning","status":"started"}})j",
-  R"j({"type":"reasoning_step","data":{"chat_session_id":"{run}","seq":{seq},"type":"thought","content":"The question contains the arithmetic expression (17+4)*3; I will evaluate it with the calculator.","iteration":1,"timestamp":"{timestamp}"}})j",
-  R"j({"type":"reasoning_step","data":{"chat_session_id":"{run}","seq":{seq},"type":"action","content":"calculator((17+4)*3)","iteration":1,"timestamp":"{timestamp}"}})j",
-  R"j({"type":"reasoning_step","data":{"chat_session_id":"{run}","seq":{seq},"type":"observation","content":"63","iteration":1,"timestamp":"{timestamp}"}})j",
-  R"j({"type":"stage_update","data":{"chat_session_id":"{run}","seq":{seq},"stage":"reasoning","status":"completed"}})j",
-  R"j({"type":"stage_update","data":{"chat_session_id":"{run}","seq":{seq},"stage":"responding","status":"started"}})j",
-  R"j({"type":"chunk","data":{"chat_session_id":"{run}","seq":{seq},"content":"Used calculator: (17+4)*3 = 63.","thinking":true,"done":false}})j",
-  R"j({"type":"chunk","data":{"chat_session_id":"{run}","seq":{seq},"content":"(17+4)*3 ","thinking":false,"done":false}})j",
-  R"j({"type":"chunk","data":{"chat_session_id":"{run}","seq":{seq},"content":"= ","thinking":false,"done":false}})j",
-  R"j({"type":"chunk","data":{"chat_session_id":"{run}","seq":{seq},"content":"63.","thinking":false,"done":true}})j",
-  R"j({"type":"reasoning_complete","data":{"chat_session_id":"{run}","seq":{seq}}})j",
-  R"j({"type":"stage_update","data":{"chat_session_id":"{run}","seq":{seq},"stage":"responding","status":"completed"}})j",
-  R"j({"type":"done","data":{"chat_session_id":"{run}","seq":{seq},"message_id":"{message_id}","content":"(17+4)*3 = 63.","thinking":"Used calculator: (17+4)*3 = 63.","usage":{"prompt_tokens":3,"completion_tokens":3,"total_tokens":6}}})j",
+  R"j({"type":"chat_session_start","data":{"chat_session_id":"{run}","seq":{seq},"time_us":{time_us},"conversation_id":"{conversation}"}})j",
+  R"j({"type":"reasoning_start","data":{"chat_session_id":"{run}","seq":{seq},"time_us":{time_us},"agent":"researcher","message":"What is (17+4)*3?","enable_reasoning":true}})j",
+  R"j({"type":"stage_update","data":{"chat_session_id":"{run}","seq":{seq},"time_us":{time_us},"stage":"reasoning","status":"started"}})j",
+  R"j({"type":"reasoning_step","data":{"chat_session_id":"{run}","seq":{seq},"time_us":{time_us},"type":"thought","content":"The question contains the arithmetic expression (17+4)*3; I will evaluate it with the calculator.","iteration":1,"timestamp":"{timestamp}"}})j",
+  R"j({"type":"reasoning_step","data":{"chat_session_id":"{run}","seq":{seq},"time_us":{time_us},"type":"action","content":"calculator((17+4)*3)","iteration":1,"timestamp":"{timestamp}"}})j",
+  R"j({"type":"reasoning_step","data":{"chat_session_id":"{run}","seq":{seq},"time_us":{time_us},"type":"observation","content":"63","iteration":1,"timestamp":"{timestamp}"}})j",
+  R"j({"type":"stage_update","data":{"chat_session_id":"{run}","seq":{seq},"time_us":{time_us},"stage":"reasoning","status":"completed"}})j",
+  R"j({"type":"stage_update","data":{"chat_session_id":"{run}","seq":{seq},"time_us":{time_us},"stage":"responding","status":"started"}})j",
+  R"j({"type":"chunk","data":{"chat_session_id":"{run}","seq":{seq},"time_us":{time_us},"content":"Used calculator: (17+4)*3 = 63.","thinking":true,"done":false}})j",
+  R"j({"type":"chunk","data":{"chat_session_id":"{run}","seq":{seq},"time_us":{time_us},"content":"(17+4)*3 ","thinking":false,"done":false}})j",
+  R"j({"type":"chunk","data":{"chat_session_id":"{run}","seq":{seq},"time_us":{time_us},"content":"= ","thinking":false,"done":false}})j",
+  R"j({"type":"chunk","data":{"chat_session_id":"{run}","seq":{seq},"time_us":{time_us},"content":"63.","thinking":false,"done":true}})j",
+  R"j({"type":"reasoning_complete","data":{"chat_session_id":"{run}","seq":{seq},"time_us":{time_us}}})j",
+  R"j({"type":"stage_update","data":{"chat_session_id":"{run}","seq":{seq},"time_us":{time_us},"stage":"responding","status":"completed"}})j",
+  R"j({"type":"done","data":{"chat_session_id":"{run}","seq":{seq},"time_us":{time_us},"message_id":"{message_id}","content":"(17+4)*3 = 63.","thinking":"Used calculator: (17+4)*3 = 63.","usage":{"prompt_tokens":3,"completion_tokens":3,"total_tokens":6}}})j",
 };
 
 /// The terminal frame of a cancelled run (not in the capture above: it is
 /// the protocol's `cancelled` event, docs/protocol.md).
 inline constexpr std::string_view cancelled_template
-  = R"j({"type":"cancelled","data":{"chat_session_id":"{run}","seq":{seq}}})j";
+  = R"j({"type":"cancelled","data":{"chat_session_id":"{run}","seq":{seq},"time_us":{time_us}}})j";
 
 /// A template split once at its slots, so rendering is a few appends.
 class frame_template {
  public:
   explicit frame_template(std::string_view text) {
-    static constexpr std::array<std::pair<std::string_view, slot>, 6> names{{
+    static constexpr std::array<std::pair<std::string_view, slot>, 7> names{{
       {"{run}", slot::run},
       {"{seq}", slot::seq},
       {"{conversation}", slot::conversation},
       {"{timestamp}", slot::timestamp},
+      {"{time_us}", slot::time_us},
       {"{message_id}", slot::message_id},
       {"{session}", slot::session},
     }};

@@ -161,6 +161,7 @@ void write_stream_fields(json_writer& w, stream_totals& t, double secs) {
   write_number(w, "mib_per_s", t.bytes / secs / (1 << 20));
   write_latency(w, "chat_to_start_us", t.start_latency);
   write_latency(w, "inter_arrival_us", t.inter_arrival);
+  write_latency(w, "event_to_receipt_us", t.delivery);
   write_int(w, "error_frames", static_cast<int64_t>(t.errors));
   write_int(w, "seq_gaps", static_cast<int64_t>(t.seq_gaps));
   write_int(w, "foreign_frames", static_cast<int64_t>(t.foreign));
@@ -280,13 +281,14 @@ int run_fanout(const options& opts) {
   pool.finish(2s);
 
   uint64_t frames = 0, gaps = 0, min_runs = UINT64_MAX, max_runs = 0;
-  samples done_latency;
+  samples done_latency, delivery;
   for (auto& s : subs) {
     frames += s->frames;
     gaps += s->seq_gaps;
     min_runs = std::min(min_runs, s->complete_runs);
     max_runs = std::max(max_runs, s->complete_runs);
     done_latency.merge(s->done_latency);
+    delivery.merge(s->delivery);
   }
   stream_totals wt;
   wt.add(*writer.front());
@@ -308,6 +310,7 @@ int run_fanout(const options& opts) {
   write_int(w, "subscriber_complete_runs_max", static_cast<int64_t>(max_runs));
   write_int(w, "subscriber_seq_gaps", static_cast<int64_t>(gaps));
   write_latency(w, "chat_to_subscriber_done_us", done_latency);
+  write_latency(w, "event_to_receipt_us", delivery);
   write_latency(w, "writer_chat_to_start_us", wt.start_latency);
   if (cpu0 >= 0)
     write_number(w, "server_cpu_cores", (cpu1 - cpu0) / secs);

@@ -113,7 +113,7 @@ class sse_conn : public std::enable_shared_from_this<sse_conn> {
   uint64_t incomplete = 0; ///< streams that ended before a terminal event
   uint64_t error_events = 0;
   std::string first_error;
-  samples first_event, inter_arrival, connect_latency;
+  samples first_event, inter_arrival, connect_latency, delivery;
 
  private:
   void next_run();

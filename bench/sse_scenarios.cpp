@@ -67,7 +67,7 @@ struct sse_totals {
   uint64_t errors = 0, http_errors = 0, connect_errors = 0, incomplete = 0;
   uint64_t error_events = 0;
   std::string first_error;
-  samples first_event, inter_arrival, connect_latency;
+  samples first_event, inter_arrival, connect_latency, delivery;
 
   explicit sse_totals(std::vector<std::shared_ptr<sse_conn>>& conns) {
     for (auto& c : conns) {
@@ -80,6 +80,7 @@ struct sse_totals {
       first_event.merge(c->first_event);
       inter_arrival.merge(c->inter_arrival);
       connect_latency.merge(c->connect_latency);
+      delivery.merge(c->delivery);
     }
   }
 
@@ -171,6 +172,7 @@ int run_sse(const options& opts) {
   write_number(w, "data_mib_per_s", t.bytes / secs / (1 << 20));
   write_latency(w, "post_to_first_event_us", t.first_event);
   write_latency(w, "inter_arrival_us", t.inter_arrival);
+  write_latency(w, "event_to_receipt_us", t.delivery);
   write_latency(w, "connect_us", t.connect_latency);
   t.write_errors(w);
   if (cpu0 >= 0) {

@@ -50,6 +50,10 @@ void stream_rows(const std::string& dir, std::vector<row>& rows) {
                   verdict(r, [](double v) { return v >= 0.7; })});
   rows.push_back(pair(doc, "stream: all frames/s", "/frames_per_s"));
   rows.push_back(pair(doc, "stream: runs/s", "/runs_per_s"));
+  rows.push_back(pair(doc, "stream: event made → received p50, µs",
+                      "/event_to_receipt_us/p50", 0, "report"));
+  rows.push_back(pair(doc, "stream: event made → received p99, µs",
+                      "/event_to_receipt_us/p99", 0, "report"));
   rows.push_back(pair(doc, "stream: chat → chat_session_start p50, µs",
                       "/chat_to_start_us/p50"));
   rows.push_back(pair(doc, "stream: chat → chat_session_start p99, µs",
@@ -96,6 +100,10 @@ void fanout_rows(const std::string& dir, std::vector<row>& rows) {
   rows.push_back(pair(doc, "fanout: frames delivered/s (S = " + fmt(s) + ")",
                       "/frames_delivered_per_s", 0, "report"));
   rows.push_back(pair(doc, "fanout: writer runs/s", "/runs_per_s", 1));
+  rows.push_back(pair(doc, "fanout: event made → received p50, ms",
+                      "/event_to_receipt_us/p50", 1, "", 1e-3));
+  rows.push_back(pair(doc, "fanout: event made → received p99, ms",
+                      "/event_to_receipt_us/p99", 1, "", 1e-3));
   rows.push_back(pair(doc, "fanout: chat → subscriber's done p99, ms",
                       "/chat_to_subscriber_done_us/p99", 1, "", 1e-3));
   rows.push_back(

@@ -48,6 +48,10 @@ void sse_rows(const std::string& dir, std::vector<row>& rows) {
                              "/streams_open_max", "/connections"));
   rows.push_back(pair(doc, "sse: streams open, mean over the window",
                       "/streams_open_mean", 1));
+  rows.push_back(pair(doc, "sse: event made → received p50, µs",
+                      "/event_to_receipt_us/p50"));
+  rows.push_back(pair(doc, "sse: event made → received p99, µs",
+                      "/event_to_receipt_us/p99"));
   rows.push_back(pair(doc, "sse: POST → first event p50, µs",
                       "/post_to_first_event_us/p50"));
   rows.push_back(pair(doc, "sse: POST → first event p99, µs",

@@ -180,7 +180,7 @@ void write_event_payload(json_writer& w, const run_event& ev) {
       write_string(w, "content", ev.content);
       w.Key("iteration");
       w.Uint(ev.iteration);
-      write_string(w, "timestamp", to_iso8601(ev.timestamp_ms));
+      write_string(w, "timestamp", to_iso8601(ev.time_us / 1000));
       break;
     case event_kind::chunk:
       write_string(w, "content", ev.content);
@@ -296,6 +296,8 @@ std::string encode_event(const run_event& ev) {
     write_string(w, "chat_session_id", ev.chat_session_id);
     w.Key("seq");
     w.Uint64(ev.seq);
+    w.Key("time_us");
+    w.Int64(ev.time_us);
     write_event_payload(w, ev);
   });
 }

@@ -41,7 +41,9 @@ struct run_event {
   event_kind kind = event_kind::chunk;
   std::string chat_session_id;
   uint64_t seq = 0;
-  int64_t timestamp_ms = 0;
+  /// When the event was made (Unix µs): set by whoever makes it, else when
+  /// its run numbers it. Sent as `time_us`, so clients can measure delivery.
+  int64_t time_us = 0;
   std::string conversation_id;
   std::string agent;
   std::string message;
@@ -76,7 +78,7 @@ auto inspect(Inspector& f, token_usage& x) {
 
 template<class Inspector>
 auto inspect(Inspector& f, run_event& x) {
-  return f(x.kind, x.chat_session_id, x.seq, x.timestamp_ms, x.conversation_id,
+  return f(x.kind, x.chat_session_id, x.seq, x.time_us, x.conversation_id,
            x.agent, x.message, x.enable_reasoning, x.stage, x.status,
            x.step_type, x.content, x.iteration, x.thinking, x.final_chunk,
            x.message_id, x.thinking_text, x.usage, x.error_code);

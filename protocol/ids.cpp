@@ -92,6 +92,12 @@ int64_t unix_time_ms() noexcept {
     .count();
 }
 
+int64_t unix_time_us() noexcept {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
 std::string to_iso8601(int64_t ms) {
   // Floor division, so times before 1970 keep a milliseconds field in 0..999.
   int64_t secs = ms / 1000;

@@ -33,6 +33,9 @@ bool is_uuid(std::string_view text) noexcept;
 /// Milliseconds since the Unix epoch, from the system clock.
 int64_t unix_time_ms() noexcept;
 
+/// Microseconds since the Unix epoch, from the system clock.
+int64_t unix_time_us() noexcept;
+
 /// `ms` as ISO 8601 UTC with milliseconds, e.g. 2026-11-25T06:15:28.123Z.
 std::string to_iso8601(int64_t ms);
 

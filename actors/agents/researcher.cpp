@@ -238,23 +238,23 @@ constexpr std::string_view no_tool_answer
     "do arithmetic, tell the current time, and count words and characters. "
     "Try e.g. \"What is (17+4)*3?\"";
 
-run_event make_event(event_kind kind, int64_t now_ms) {
+// No time here: agent_run stamps each event when it sends it.
+run_event make_event(event_kind kind) {
   run_event ev;
   ev.kind = kind;
-  ev.timestamp_ms = now_ms;
   return ev;
 }
 
-run_event stage_event(const char* stage, const char* status, int64_t now_ms) {
-  auto ev = make_event(event_kind::stage_update, now_ms);
+run_event stage_event(const char* stage, const char* status) {
+  auto ev = make_event(event_kind::stage_update);
   ev.stage = stage;
   ev.status = status;
   return ev;
 }
 
-run_event step_event(const char* type, std::string content, uint32_t iteration,
-                     int64_t now_ms) {
-  auto ev = make_event(event_kind::reasoning_step, now_ms);
+run_event step_event(const char* type, std::string content,
+                     uint32_t iteration) {
+  auto ev = make_event(event_kind::reasoning_step);
   ev.step_type = type;
   ev.content = std::move(content);
   ev.iteration = iteration;
@@ -262,26 +262,23 @@ run_event step_event(const char* type, std::string content, uint32_t iteration,
 }
 
 void append_steps(std::vector<run_event>& plan,
-                  const std::vector<tool_use>& uses, int64_t now_ms) {
+                  const std::vector<tool_use>& uses) {
   if (uses.empty()) {
-    plan.push_back(
-      step_event("thought", std::string{no_tool_thought}, 1, now_ms));
+    plan.push_back(step_event("thought", std::string{no_tool_thought}, 1));
     return;
   }
   uint32_t iteration = 0;
   for (const auto& use : uses) {
     ++iteration;
-    plan.push_back(step_event("thought", use.thought, iteration, now_ms));
-    plan.push_back(step_event("action", use.action, iteration, now_ms));
-    plan.push_back(
-      step_event("observation", use.observation, iteration, now_ms));
+    plan.push_back(step_event("thought", use.thought, iteration));
+    plan.push_back(step_event("action", use.action, iteration));
+    plan.push_back(step_event("observation", use.observation, iteration));
   }
 }
 
 /// One chunk per word; each keeps the whitespace after it, so the chunks
 /// concatenate to exactly `answer`. Returns the number of chunks.
-uint32_t append_chunks(std::vector<run_event>& plan, std::string_view answer,
-                       int64_t now_ms) {
+uint32_t append_chunks(std::vector<run_event>& plan, std::string_view answer) {
   uint32_t chunks = 0;
   size_t start = 0;
   while (start < answer.size()) {
@@ -290,7 +287,7 @@ uint32_t append_chunks(std::vector<run_event>& plan, std::string_view answer,
       ++end;
     while (end < answer.size() && is_space(answer[end]))
       ++end;
-    auto ev = make_event(event_kind::chunk, now_ms);
+    auto ev = make_event(event_kind::chunk);
     ev.content = std::string{answer.substr(start, end - start)};
     plan.push_back(std::move(ev));
     ++chunks;
@@ -312,7 +309,6 @@ std::string join(const std::vector<tool_use>& uses,
 } // namespace
 
 std::vector<run_event> plan_researcher(const agent_input& input) {
-  const auto now = input.now_ms;
   auto uses = choose_tools(input);
   auto answer = uses.empty() ? std::string{no_tool_answer}
                              : join(uses, &tool_use::answer, " ");
@@ -323,26 +319,26 @@ std::vector<run_event> plan_researcher(const agent_input& input) {
   // Eight framing events, up to four steps per tool, and the chunks: one
   // allocation for a typical plan instead of a regrowth every few events.
   plan.reserve(16 + 4 * uses.size());
-  auto start = make_event(event_kind::reasoning_start, now);
+  auto start = make_event(event_kind::reasoning_start);
   start.agent = "researcher";
   start.message = input.question;
   start.enable_reasoning = input.enable_reasoning;
   plan.push_back(std::move(start));
-  plan.push_back(stage_event("reasoning", "started", now));
+  plan.push_back(stage_event("reasoning", "started"));
   if (input.enable_reasoning)
-    append_steps(plan, uses, now);
-  plan.push_back(stage_event("reasoning", "completed", now));
-  plan.push_back(stage_event("responding", "started", now));
+    append_steps(plan, uses);
+  plan.push_back(stage_event("reasoning", "completed"));
+  plan.push_back(stage_event("responding", "started"));
   if (input.enable_reasoning) {
-    auto ev = make_event(event_kind::chunk, now);
+    auto ev = make_event(event_kind::chunk);
     ev.content = thinking;
     ev.thinking = true;
     plan.push_back(std::move(ev));
   }
-  auto words = append_chunks(plan, answer, now);
-  plan.push_back(make_event(event_kind::reasoning_complete, now));
-  plan.push_back(stage_event("responding", "completed", now));
-  auto done = make_event(event_kind::done, now);
+  auto words = append_chunks(plan, answer);
+  plan.push_back(make_event(event_kind::reasoning_complete));
+  plan.push_back(stage_event("responding", "completed"));
+  auto done = make_event(event_kind::done);
   done.content = answer;
   if (input.enable_reasoning)
     done.thinking_text = thinking;

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "protocol/codec.hpp"
+#include "protocol/ids.hpp"
 
 #include "tests/actors/fixture.hpp"
 
@@ -95,6 +96,29 @@ TEST_CASE_METHOD(fixture,
   // chat_session_start; everything up to the answer; `done` once stored.
   CHECK(tab.sink->hand_overs() - greeting == 3);
   CHECK(run_in_store(run_id).last_seq == frames.size());
+}
+
+TEST_CASE_METHOD(fixture,
+                 "every frame of a run says when it was made, in order",
+                 "[actors][session]") {
+  auto before = unix_time_us();
+  auto tab = connect("tab-1");
+  caf::anon_send(tab.actor, chat("What is (17+4)*3?"));
+  finish_runs();
+  auto after = unix_time_us();
+  auto frames = tab.sink->frames_of(tab.sink->run_id());
+  REQUIRE(frames.size() > 10);
+  int64_t previous = before;
+  for (auto& f : frames) {
+    INFO(f.json);
+    REQUIRE(f.data()["time_us"].IsInt64());
+    auto made = f.data()["time_us"].GetInt64();
+    // Played (or, for the session's own events, numbered) between the two
+    // readings, never before the frame ahead of it.
+    CHECK(made >= previous);
+    CHECK(made <= after);
+    previous = made;
+  }
 }
 
 TEST_CASE_METHOD(fixture, "cancel between two steps: nothing after cancelled",

@@ -1199,7 +1199,7 @@ def neutral(frame):
     """A frame without what differs between two runs of the same question."""
     data = {k: v for k, v in frame["data"].items()
             if k not in ("chat_session_id", "conversation_id", "message_id",
-                         "timestamp")}
+                         "timestamp", "time_us")}
     return {"type": frame["type"], "data": data}
 
 

@@ -54,7 +54,7 @@ run_event make_event(event_kind kind) {
   ev.kind = kind;
   ev.chat_session_id = "3f1c2a9e-8d4b-4c1e-9a7f-2b6d5e8c1f00";
   ev.seq = 5;
-  ev.timestamp_ms = 1795587328123; // 2026-11-25T06:15:28.123Z
+  ev.time_us = 1795587328123456; // 2026-11-25T06:15:28.123456Z
   return ev;
 }
 
@@ -63,7 +63,7 @@ run_event make_event(event_kind kind) {
 // -- run events
 // ----------------------------------------------------------------------
 
-TEST_CASE("every run event carries chat_session_id and seq",
+TEST_CASE("every run event carries chat_session_id, seq and time_us",
           "[codec][encode]") {
   for (auto kind :
        {event_kind::chat_session_start, event_kind::reasoning_start,
@@ -77,6 +77,8 @@ TEST_CASE("every run event carries chat_session_id and seq",
           == "3f1c2a9e-8d4b-4c1e-9a7f-2b6d5e8c1f00");
     REQUIRE(data["seq"].IsUint64());
     CHECK(data["seq"].GetUint64() == 5);
+    REQUIRE(data["time_us"].IsInt64());
+    CHECK(data["time_us"].GetInt64() == 1795587328123456);
   }
 }
 
@@ -86,7 +88,8 @@ TEST_CASE("chat_session_start carries the conversation", "[codec][encode]") {
   auto doc = parse(encode_event(ev));
   auto& data = data_of(doc, "chat_session_start");
   CHECK(keys_of(data)
-        == std::set<std::string>{"chat_session_id", "seq", "conversation_id"});
+        == std::set<std::string>{"chat_session_id", "seq", "time_us",
+                                 "conversation_id"});
   CHECK(str(data, "conversation_id") == "conv-1");
 }
 
@@ -99,8 +102,8 @@ TEST_CASE("reasoning_start carries agent, message and enable_reasoning",
   auto doc = parse(encode_event(ev));
   auto& data = data_of(doc, "reasoning_start");
   CHECK(keys_of(data)
-        == std::set<std::string>{"chat_session_id", "seq", "agent", "message",
-                                 "enable_reasoning"});
+        == std::set<std::string>{"chat_session_id", "seq", "time_us", "agent",
+                                 "message", "enable_reasoning"});
   CHECK(str(data, "agent") == "researcher");
   CHECK(str(data, "message") == "What is (17+4)*3?");
   REQUIRE(data["enable_reasoning"].IsBool());
@@ -114,7 +117,8 @@ TEST_CASE("stage_update carries stage and status", "[codec][encode]") {
   auto doc = parse(encode_event(ev));
   auto& data = data_of(doc, "stage_update");
   CHECK(keys_of(data)
-        == std::set<std::string>{"chat_session_id", "seq", "stage", "status"});
+        == std::set<std::string>{"chat_session_id", "seq", "time_us", "stage",
+                                 "status"});
   CHECK(str(data, "stage") == "reasoning");
   CHECK(str(data, "status") == "started");
 }
@@ -128,8 +132,8 @@ TEST_CASE("reasoning_step carries type, content, iteration and an ISO time",
   auto doc = parse(encode_event(ev));
   auto& data = data_of(doc, "reasoning_step");
   CHECK(keys_of(data)
-        == std::set<std::string>{"chat_session_id", "seq", "type", "content",
-                                 "iteration", "timestamp"});
+        == std::set<std::string>{"chat_session_id", "seq", "time_us", "type",
+                                 "content", "iteration", "timestamp"});
   CHECK(str(data, "type") == "observation");
   CHECK(str(data, "content") == "63");
   REQUIRE(data["iteration"].IsUint());
@@ -145,7 +149,7 @@ TEST_CASE("chunk carries content, thinking and done", "[codec][encode]") {
   auto doc = parse(encode_event(ev));
   auto& data = data_of(doc, "chunk");
   CHECK(keys_of(data)
-        == std::set<std::string>{"chat_session_id", "seq", "content",
+        == std::set<std::string>{"chat_session_id", "seq", "time_us", "content",
                                  "thinking", "done"});
   CHECK(str(data, "content") == "63.");
   REQUIRE(data["thinking"].IsBool());
@@ -164,8 +168,8 @@ TEST_CASE("done carries message_id, content, thinking and usage",
   auto doc = parse(encode_event(ev));
   auto& data = data_of(doc, "done");
   CHECK(keys_of(data)
-        == std::set<std::string>{"chat_session_id", "seq", "message_id",
-                                 "content", "thinking", "usage"});
+        == std::set<std::string>{"chat_session_id", "seq", "time_us",
+                                 "message_id", "content", "thinking", "usage"});
   CHECK(str(data, "message_id") == "msg-1");
   CHECK(str(data, "content") == "(17+4)*3 = 63.");
   CHECK(str(data, "thinking") == "Used calculator: (17+4)*3 = 63.");
@@ -187,7 +191,7 @@ TEST_CASE("reasoning_complete and cancelled carry only the run's id and seq",
     ev.message = "ignored";
     auto doc = parse(encode_event(ev));
     CHECK(keys_of(data_of(doc, to_string(kind)))
-          == std::set<std::string>{"chat_session_id", "seq"});
+          == std::set<std::string>{"chat_session_id", "seq", "time_us"});
   }
 }
 
@@ -198,7 +202,8 @@ TEST_CASE("a run's error event carries code and message", "[codec][encode]") {
   auto doc = parse(encode_event(ev));
   auto& data = data_of(doc, "error");
   CHECK(keys_of(data)
-        == std::set<std::string>{"chat_session_id", "seq", "code", "message"});
+        == std::set<std::string>{"chat_session_id", "seq", "time_us", "code",
+                                 "message"});
   CHECK(str(data, "code") == "not_found");
   CHECK(str(data, "message") == "unknown agent 'x'");
 }
