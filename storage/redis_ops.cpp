@@ -162,11 +162,78 @@ caf::expected<std::vector<event_frame>> get_events(redis_connection& conn,
 
 namespace {
 
+/// What one command of a run step is, for reading its reply.
+enum class step_part { event, object, script, plain };
+
+/// An event's XADD without a script: in a run's normal life every event
+/// is new and comes after the ones stored, which is all XADD needs. Redis
+/// refuses it ("equal or smaller") for a repeat or a late event; those go
+/// to the ev_add script afterwards, which tells the two apart.
+redis_command event_xadd(const std::string& key, const event_frame& x) {
+  return {"XADD",
+          key,
+          std::to_string(x.seq) + "-1",
+          "chat_session_id",
+          x.chat_session_id,
+          "type",
+          x.type,
+          "json",
+          x.json,
+          "terminal",
+          x.terminal ? "1" : "0"};
+}
+
+/// The run_put script's writes without the script: a run keeps its
+/// conversation from its first step to its last, so the script's one
+/// check (a record moved to another conversation) cannot apply here.
+void add_run_writes(std::vector<redis_command>& cmds,
+                    std::vector<step_part>& parts, const std::string& prefix,
+                    const run_record& rec) {
+  cmds.push_back({"HSET",
+                  redis_keys::run(prefix, rec.id),
+                  "conversation_id",
+                  rec.conversation_id,
+                  "agent_name",
+                  rec.agent_name,
+                  "query",
+                  rec.query,
+                  "status",
+                  to_string(rec.status),
+                  "result",
+                  rec.result,
+                  "error",
+                  rec.error,
+                  "last_seq",
+                  std::to_string(rec.last_seq),
+                  "created_at",
+                  std::to_string(rec.created_at_ms),
+                  "updated_at",
+                  std::to_string(rec.updated_at_ms),
+                  "owner",
+                  rec.owner,
+                  "node",
+                  rec.node});
+  cmds.push_back({"SADD",
+                  redis_keys::conversation_runs(prefix, rec.conversation_id),
+                  rec.id});
+  cmds.push_back({is_final(rec.status) ? "SREM" : "SADD",
+                  redis_keys::live_runs(prefix), rec.id});
+  parts.insert(parts.end(), 3, step_part::plain);
+}
+
+bool is_out_of_order(const redisReply& r) {
+  return r.type == REDIS_REPLY_ERROR
+         && std::string_view{r.str, r.len}.find("equal or smaller")
+              != std::string_view::npos;
+}
+
 /// One step of a run as one MULTI/EXEC: its events, objects written with
 /// put_mode::ensure, its record and, once it ended, the expiry of its
-/// stream. An object the store refuses (its script's own error answer) is
-/// skipped, as in the memory store; anything else that failed fails the
-/// whole call.
+/// stream. Scripts only where Redis must decide (an object that may exist),
+/// since a script costs Redis several times its commands (see
+/// docs/benchmarks.md). An object the store refuses (its script's own
+/// error answer) is skipped, as in the memory store; anything else that
+/// failed fails the whole call.
 caf::expected<caf::ok_atom>
 write_run_step(redis_connection& conn, const run_record& rec,
                const std::vector<event_frame>& xs,
@@ -174,34 +241,63 @@ write_run_step(redis_connection& conn, const run_record& rec,
   if (auto err = conn.ready())
     return err;
   auto& cfg = conn.config();
+  auto stream = redis_keys::events(cfg.prefix, rec.id);
   std::vector<redis_command> cmds;
-  cmds.push_back(
-    conn.evalsha(redis_script::ev_add, event_args(cfg.prefix, rec.id, xs)));
-  for (auto& doc : docs)
+  std::vector<step_part> parts;
+  cmds.reserve(xs.size() + docs.size() + 4);
+  if (xs.empty()) {
+    // The script makes an empty log exist, as the memory store does.
+    cmds.push_back(
+      conn.evalsha(redis_script::ev_add, event_args(cfg.prefix, rec.id, xs)));
+    parts.push_back(step_part::script);
+  }
+  for (auto& x : xs) {
+    cmds.push_back(event_xadd(stream, x));
+    parts.push_back(step_part::event);
+  }
+  for (auto& doc : docs) {
     cmds.push_back(conn.evalsha(
       redis_script::res_put, put_args(cfg.prefix, doc, put_mode::ensure, {})));
-  cmds.push_back(
-    conn.evalsha(redis_script::run_put, run_args(cfg.prefix, rec)));
+    parts.push_back(step_part::object);
+  }
+  add_run_writes(cmds, parts, cfg.prefix, rec);
   auto retention = std::chrono::duration_cast<std::chrono::milliseconds>(
     cfg.event_retention);
-  if (ended && retention.count() > 0)
-    cmds.push_back({"PEXPIRE", redis_keys::events(cfg.prefix, rec.id),
-                    std::to_string(retention.count())});
+  if (ended && retention.count() > 0) {
+    cmds.push_back({"PEXPIRE", stream, std::to_string(retention.count())});
+    parts.push_back(step_part::plain);
+  }
   auto exec = conn.transaction(cmds);
   if (!exec)
     return exec.error();
-  // Replies: ev_add, one per object, run_put, [PEXPIRE].
   auto& replies = (*exec)->element;
-  auto scripts = docs.size() + 2;
-  for (size_t i = 0; i < cmds.size(); ++i) {
+  std::vector<event_frame> refused;
+  for (size_t i = 0, event = 0; i < cmds.size(); ++i) {
     auto& r = *replies[i];
-    bool object = i >= 1 && i <= docs.size();
+    if (parts[i] == step_part::event) {
+      if (is_out_of_order(r)) {
+        refused.push_back(xs[event++]);
+        continue;
+      }
+      ++event;
+    }
     if (r.type == REDIS_REPLY_ERROR)
       return from_error_reply(r);
-    if (i < scripts && !object)
+    if (parts[i] == step_part::script)
       if (auto err = script_error(r))
         return err;
   }
+  if (refused.empty())
+    return caf::ok_atom::value;
+  // Rare: a step written twice (a retry after a lost reply) or a batch that
+  // arrived after a later one. The script keeps the first copy of a repeat
+  // and puts a late event in its place.
+  auto answer
+    = conn.eval(redis_script::ev_add, event_args(cfg.prefix, rec.id, refused));
+  if (!answer)
+    return answer.error();
+  if (auto err = script_error(**answer))
+    return err;
   return caf::ok_atom::value;
 }
 

@@ -407,6 +407,52 @@ TEMPLATE_TEST_CASE("stores: run_fin stores the last events, the final record "
   CHECK(s.list({"messages", {}, {}, 0, 10}).total == 0);
 }
 
+TEMPLATE_TEST_CASE("stores: a run step puts a late event in its place, keeps "
+                   "the first copy of a repeat, and can be written twice",
+                   "[store][shared]", memory_backend, redis_backend) {
+  store_fixture<TestType> s;
+  auto live_ids = [&] {
+    auto live = s.template ask<std::vector<run_record>>(run_live_atom::value);
+    REQUIRE(live);
+    std::vector<std::string> ids;
+    for (auto& rec : *live)
+      ids.push_back(rec.id);
+    return ids;
+  };
+  auto rec = run_of("r1", c1);
+  REQUIRE(s.template ask<caf::ok_atom>(run_open_atom::value, rec,
+                                       std::vector<resource_doc>{},
+                                       events_of("r1", 1, 2)));
+  CHECK(live_ids() == std::vector<std::string>{"r1"});
+  REQUIRE(s.add_events("r1", events_of("r1", 4, 5, "first")));
+  rec.status = run_status::complete;
+  rec.last_seq = 6;
+  // 3 is late (4 and 5 are stored), 5 a repeat, 6 the terminal event.
+  std::vector<event_frame> xs{event_of("r1", 3, "late"),
+                              event_of("r1", 5, "repeat"),
+                              event_of("r1", 6, "done", true)};
+  auto answer = answer_in(c1, message_id(2), "r1", "six");
+  REQUIRE(s.finish(rec, xs, {answer}));
+  auto check_log = [&] {
+    auto all = s.events("r1");
+    REQUIRE(seqs_of(all) == std::vector<uint64_t>{1, 2, 3, 4, 5, 6});
+    CHECK(all[2].json.find("late") != std::string::npos);
+    CHECK(all[4].json.find("first") != std::string::npos);
+    CHECK(all[5].terminal);
+  };
+  check_log();
+  CHECK(live_ids().empty());
+  // The same step again (a retry after its reply was lost) changes nothing.
+  REQUIRE(s.finish(rec, xs, {answer}));
+  check_log();
+  CHECK(s.list({"messages", "conversation_id", c1, 0, 10}).total == 1);
+  auto read = s.get_run("r1");
+  REQUIRE(read);
+  CHECK(read->status == run_status::complete);
+  CHECK(read->last_seq == 6);
+  CHECK(live_ids().empty());
+}
+
 TEMPLATE_TEST_CASE("stores: ev_drop drops the logs of the conversation's "
                    "finished runs only",
                    "[store][shared]", memory_backend, redis_backend) {
