@@ -237,26 +237,59 @@ redis_connection::eval(redis_script s, const std::vector<std::string>& args) {
 
 caf::expected<reply_ptr>
 redis_connection::transaction(const std::vector<redis_command>& cmds) {
-  std::vector<redis_command> all;
-  all.reserve(cmds.size() + 2);
-  all.push_back({"MULTI"});
-  all.insert(all.end(), cmds.begin(), cmds.end());
-  all.push_back({"EXEC"});
+  auto outcomes = transactions({cmds});
+  if (!outcomes)
+    return outcomes.error();
+  auto& only = outcomes->front();
+  if (only.error)
+    return std::move(only.error);
+  return std::move(only.reply);
+}
+
+caf::expected<std::vector<redis_connection::exec_outcome>>
+redis_connection::transactions(
+  const std::vector<std::vector<redis_command>>& blocks) {
+  std::vector<exec_outcome> out(blocks.size());
+  std::vector<size_t> todo(blocks.size());
+  for (size_t i = 0; i < todo.size(); ++i)
+    todo[i] = i;
   for (int attempt = 0;; ++attempt) {
+    std::vector<redis_command> all;
+    for (auto i : todo) {
+      all.push_back({"MULTI"});
+      all.insert(all.end(), blocks[i].begin(), blocks[i].end());
+      all.push_back({"EXEC"});
+    }
     auto replies = pipeline(all);
     if (!replies)
       return replies.error();
-    auto exec = std::move(replies->back());
-    if (exec->type == REDIS_REPLY_ERROR) // EXECABORT: a command was refused
-      return from_error_reply(*exec);
-    if (exec->type != REDIS_REPLY_ARRAY || exec->elements != cmds.size())
-      return make_error(error_code::internal, "redis: EXEC gave no replies");
-    auto missing = std::any_of(exec->element, exec->element + exec->elements,
-                               [](redisReply* r) { return is_noscript(*r); });
-    if (!missing || attempt > 0)
-      return exec;
+    std::vector<size_t> again;
+    size_t at = 0;
+    for (auto i : todo) {
+      at += blocks[i].size() + 1; // MULTI's OK and one QUEUED per command
+      auto& exec = (*replies)[at++];
+      if (exec->type == REDIS_REPLY_ERROR) { // EXECABORT: a command refused
+        out[i].error = from_error_reply(*exec);
+        continue;
+      }
+      if (exec->type != REDIS_REPLY_ARRAY
+          || exec->elements != blocks[i].size()) {
+        out[i].error
+          = make_error(error_code::internal, "redis: EXEC gave no replies");
+        continue;
+      }
+      auto missing = std::any_of(exec->element, exec->element + exec->elements,
+                                 [](redisReply* r) { return is_noscript(*r); });
+      if (missing && attempt == 0)
+        again.push_back(i);
+      else
+        out[i].reply = std::move(exec);
+    }
+    if (again.empty())
+      return out;
     if (auto err = load_scripts())
       return err;
+    todo = std::move(again);
   }
 }
 

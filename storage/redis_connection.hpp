@@ -67,6 +67,20 @@ class redis_connection {
   /// transaction again, so `cmds` must be idempotent.
   caf::expected<reply_ptr> transaction(const std::vector<redis_command>& cmds);
 
+  /// What one MULTI ... EXEC of transactions() came to: EXEC's reply, or
+  /// why there is none (the block was refused, EXECABORT).
+  struct exec_outcome {
+    reply_ptr reply;
+    caf::error error;
+  };
+
+  /// Several transactions in one round trip, each its own MULTI ... EXEC,
+  /// run by Redis in order; one outcome per block. A block that met a
+  /// missing script runs again once the scripts are loaded (as in
+  /// transaction()). Fails as a whole only if the connection did.
+  caf::expected<std::vector<exec_outcome>>
+  transactions(const std::vector<std::vector<redis_command>>& blocks);
+
   /// Round trips made so far (connects included).
   uint64_t round_trips() const noexcept { return round_trips_; }
 

@@ -227,35 +227,36 @@ bool is_out_of_order(const redisReply& r) {
               != std::string_view::npos;
 }
 
+/// A run step's commands and what is needed to read their replies.
+struct step_commands {
+  std::vector<redis_command> cmds;
+  std::vector<step_part> parts;
+};
+
 /// One step of a run as one MULTI/EXEC: its events, objects written with
 /// put_mode::ensure, its record and, once it ended, the expiry of its
 /// stream. Scripts only where Redis must decide (an object that may exist),
 /// since a script costs Redis several times its commands (see
-/// docs/benchmarks.md). An object the store refuses (its script's own
-/// error answer) is skipped, as in the memory store; anything else that
-/// failed fails the whole call.
-caf::expected<caf::ok_atom>
-write_run_step(redis_connection& conn, const run_record& rec,
-               const std::vector<event_frame>& xs,
-               const std::vector<resource_doc>& docs, bool ended) {
-  if (auto err = conn.ready())
-    return err;
+/// docs/benchmarks.md).
+step_commands commands_of(const redis_connection& conn, const run_step& step) {
   auto& cfg = conn.config();
+  auto& rec = step.rec;
   auto stream = redis_keys::events(cfg.prefix, rec.id);
-  std::vector<redis_command> cmds;
-  std::vector<step_part> parts;
-  cmds.reserve(xs.size() + docs.size() + 4);
-  if (xs.empty()) {
+  step_commands out;
+  auto& cmds = out.cmds;
+  auto& parts = out.parts;
+  cmds.reserve(step.events.size() + step.docs.size() + 5);
+  if (step.events.empty()) {
     // The script makes an empty log exist, as the memory store does.
-    cmds.push_back(
-      conn.evalsha(redis_script::ev_add, event_args(cfg.prefix, rec.id, xs)));
+    cmds.push_back(conn.evalsha(redis_script::ev_add,
+                                event_args(cfg.prefix, rec.id, step.events)));
     parts.push_back(step_part::script);
   }
-  for (auto& x : xs) {
+  for (auto& x : step.events) {
     cmds.push_back(event_xadd(stream, x));
     parts.push_back(step_part::event);
   }
-  for (auto& doc : docs) {
+  for (auto& doc : step.docs) {
     cmds.push_back(conn.evalsha(
       redis_script::res_put, put_args(cfg.prefix, doc, put_mode::ensure, {})));
     parts.push_back(step_part::object);
@@ -263,27 +264,32 @@ write_run_step(redis_connection& conn, const run_record& rec,
   add_run_writes(cmds, parts, cfg.prefix, rec);
   auto retention = std::chrono::duration_cast<std::chrono::milliseconds>(
     cfg.event_retention);
-  if (ended && retention.count() > 0) {
+  if (step.ended && retention.count() > 0) {
     cmds.push_back({"PEXPIRE", stream, std::to_string(retention.count())});
     parts.push_back(step_part::plain);
   }
-  auto exec = conn.transaction(cmds);
-  if (!exec)
-    return exec.error();
-  auto& replies = (*exec)->element;
+  return out;
+}
+
+/// Reads a step's EXEC reply. An object the store refuses (its script's own
+/// error answer) is skipped, as in the memory store; anything else that
+/// failed fails the step. Refused events go to ev_add (a round trip).
+caf::expected<caf::ok_atom> settle(redis_connection& conn, const run_step& step,
+                                   const step_commands& sent,
+                                   const redisReply& exec) {
   std::vector<event_frame> refused;
-  for (size_t i = 0, event = 0; i < cmds.size(); ++i) {
-    auto& r = *replies[i];
-    if (parts[i] == step_part::event) {
+  for (size_t i = 0, event = 0; i < sent.cmds.size(); ++i) {
+    auto& r = *exec.element[i];
+    if (sent.parts[i] == step_part::event) {
       if (is_out_of_order(r)) {
-        refused.push_back(xs[event++]);
+        refused.push_back(step.events[event++]);
         continue;
       }
       ++event;
     }
     if (r.type == REDIS_REPLY_ERROR)
       return from_error_reply(r);
-    if (parts[i] == step_part::script)
+    if (sent.parts[i] == step_part::script)
       if (auto err = script_error(r))
         return err;
   }
@@ -293,7 +299,8 @@ write_run_step(redis_connection& conn, const run_record& rec,
   // arrived after a later one. The script keeps the first copy of a repeat
   // and puts a late event in its place.
   auto answer
-    = conn.eval(redis_script::ev_add, event_args(cfg.prefix, rec.id, refused));
+    = conn.eval(redis_script::ev_add,
+                event_args(conn.config().prefix, step.rec.id, refused));
   if (!answer)
     return answer.error();
   if (auto err = script_error(**answer))
@@ -303,22 +310,64 @@ write_run_step(redis_connection& conn, const run_record& rec,
 
 } // namespace
 
+run_step open_step(run_record rec, std::vector<resource_doc> docs,
+                   std::vector<event_frame> xs) {
+  return run_step{std::move(rec), std::move(xs), std::move(docs), false};
+}
+
+run_step finish_step(run_record rec, std::vector<event_frame> xs,
+                     const std::vector<message_record>& msgs) {
+  std::vector<resource_doc> docs;
+  docs.reserve(msgs.size());
+  for (auto& msg : msgs)
+    docs.push_back(message_doc(msg));
+  return run_step{std::move(rec), std::move(xs), std::move(docs), true};
+}
+
+std::vector<caf::expected<caf::ok_atom>>
+write_run_steps(redis_connection& conn, const std::vector<run_step>& steps) {
+  std::vector<caf::expected<caf::ok_atom>> out;
+  out.reserve(steps.size());
+  // Script hashes are known once the connection is ready.
+  if (auto err = conn.ready()) {
+    out.assign(steps.size(), err);
+    return out;
+  }
+  std::vector<step_commands> sent;
+  std::vector<std::vector<redis_command>> blocks;
+  sent.reserve(steps.size());
+  blocks.reserve(steps.size());
+  for (auto& step : steps) {
+    sent.push_back(commands_of(conn, step));
+    blocks.push_back(sent.back().cmds);
+  }
+  auto outcomes = conn.transactions(blocks);
+  if (!outcomes) {
+    out.assign(steps.size(), outcomes.error());
+    return out;
+  }
+  for (size_t i = 0; i < steps.size(); ++i) {
+    auto& outcome = (*outcomes)[i];
+    if (outcome.error)
+      out.emplace_back(outcome.error);
+    else
+      out.push_back(settle(conn, steps[i], sent[i], *outcome.reply));
+  }
+  return out;
+}
+
 caf::expected<caf::ok_atom> open_run(redis_connection& conn,
                                      const run_record& rec,
                                      const std::vector<resource_doc>& docs,
                                      const std::vector<event_frame>& xs) {
-  return write_run_step(conn, rec, xs, docs, false);
+  return std::move(write_run_steps(conn, {open_step(rec, docs, xs)}).front());
 }
 
 caf::expected<caf::ok_atom>
 finish_run(redis_connection& conn, const run_record& rec,
            const std::vector<event_frame>& xs,
            const std::vector<message_record>& msgs) {
-  std::vector<resource_doc> docs;
-  docs.reserve(msgs.size());
-  for (auto& msg : msgs)
-    docs.push_back(message_doc(msg));
-  return write_run_step(conn, rec, xs, docs, true);
+  return std::move(write_run_steps(conn, {finish_step(rec, xs, msgs)}).front());
 }
 
 caf::expected<caf::ok_atom> ping(redis_connection& conn) {

@@ -80,6 +80,28 @@ caf::expected<caf::ok_atom> finish_run(redis_connection& conn,
                                        const std::vector<event_frame>& xs,
                                        const std::vector<message_record>& msgs);
 
+/// One step of a run to write: what run_open or run_fin carries.
+struct run_step {
+  run_record rec;
+  std::vector<event_frame> events;
+  std::vector<resource_doc> docs; ///< written with put_mode::ensure
+  bool ended = false;             ///< run_fin: the stream's expiry starts
+};
+
+run_step open_step(run_record rec, std::vector<resource_doc> docs,
+                   std::vector<event_frame> xs);
+
+run_step finish_step(run_record rec, std::vector<event_frame> xs,
+                     const std::vector<message_record>& msgs);
+
+/// Writes `steps` in one round trip, each as its own MULTI/EXEC, in order;
+/// one answer per step (a step with a refused event takes a second round
+/// trip of its own, see docs/storage.md). What open_run and finish_run do
+/// for one step; a redis_worker hands it every step that queued up while
+/// it waited on Redis.
+std::vector<caf::expected<caf::ok_atom>>
+write_run_steps(redis_connection& conn, const std::vector<run_step>& steps);
+
 /// PING on this connection (connecting first if need be): what a readiness
 /// probe would ask. Not part of store_actor yet (see docs/storage.md).
 caf::expected<caf::ok_atom> ping(redis_connection& conn);

@@ -18,11 +18,11 @@ namespace {
 /// order they were sent; resources spread by kind. Requests with different
 /// keys may overtake each other (see docs/storage.md).
 struct redis_front_state {
-  std::vector<store_actor> workers;
+  std::vector<redis_worker_actor> workers;
 
   static inline const char* name = "redis_store";
 
-  const store_actor& pick(const std::string& key) const {
+  const redis_worker_actor& pick(const std::string& key) const {
     return workers[std::hash<std::string>{}(key) % workers.size()];
   }
 };

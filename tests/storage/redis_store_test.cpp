@@ -119,6 +119,16 @@ uint64_t calls_of(redis_connection& conn, const std::string& cmd) {
   return std::stoull(info.substr(at + tag.size()));
 }
 
+/// A number of INFO stats, e.g. total_reads_processed (one per read event,
+/// so one per round trip of a client that waits for its replies).
+uint64_t stat_of(redis_connection& conn, const std::string& name) {
+  auto info = str(*command(conn, {"INFO", "stats"}));
+  auto tag = name + ":";
+  auto at = info.find(tag);
+  REQUIRE(at != std::string::npos);
+  return std::stoull(info.substr(at + tag.size()));
+}
+
 template<class T>
 caf::error error_of(const caf::expected<T>& x) {
   return x ? caf::error{} : x.error();
@@ -344,6 +354,8 @@ TEST_CASE_METHOD(redis_fixture,
                                  1000});
   // The first call on a connection connects and loads the scripts.
   REQUIRE(redis_ops::open_run(conn, run_of("warm", c1), {}, {}));
+  redis_connection stats{config()};
+  command(stats, {"CONFIG", "RESETSTAT"});
   auto before = conn.round_trips();
   REQUIRE(redis_ops::open_run(conn, run_of("r1", c1), {question},
                               events_of("r1", 1, 1)));
@@ -354,6 +366,45 @@ TEST_CASE_METHOD(redis_fixture,
   CHECK(conn.round_trips() - before == 1);
   CHECK(events("r1").size() == 15);
   CHECK(get_run("r1")->status == run_status::complete);
+  // Scripts only for the object that may exist (the question): the events
+  // and the record are plain commands.
+  CHECK(calls_of(stats, "evalsha") == 1);
+  CHECK(calls_of(stats, "xadd") == 15);
+  CHECK(calls_of(stats, "hset") == 3); // the question, the record twice
+}
+
+TEST_CASE_METHOD(redis_fixture,
+                 "redis store: run steps that queue up while Redis is busy "
+                 "go out in one round trip, each answered",
+                 "[store][redis]") {
+  redis_connection stats{config()};
+  REQUIRE(put_run(run_of("warm", c1))); // the store's connection is up
+  // Redis holds back writes for a while: the first step waits, and the
+  // others queue up behind it in the worker's mailbox.
+  command(stats, {"CLIENT", "PAUSE", "300", "WRITE"});
+  auto reads_before = stat_of(stats, "total_reads_processed");
+  constexpr int steps = 50;
+  for (int i = 0; i < steps; ++i) {
+    auto id = "r" + std::to_string(i);
+    self->send(store, run_open_atom::value, run_of(id, c1),
+               std::vector<resource_doc>{}, events_of(id, 1, 1));
+  }
+  int answered = 0;
+  int failed = 0;
+  self->receive_for(answered, steps)(
+    [](caf::ok_atom) {}, [&](caf::error&) { ++failed; },
+    caf::after(10s) >> [&] { FAIL("the store did not answer every step"); });
+  CHECK(failed == 0);
+  // The paused step, then the other 49 together (and this connection's own
+  // INFO): far fewer read events than steps.
+  auto reads = stat_of(stats, "total_reads_processed") - reads_before;
+  CHECK(reads <= 6);
+  for (int i = 0; i < steps; ++i) {
+    auto id = "r" + std::to_string(i);
+    INFO(id);
+    CHECK(seqs_of(events(id)) == std::vector<uint64_t>{1});
+    CHECK(get_run(id));
+  }
 }
 
 TEST_CASE_METHOD(redis_fixture,
