@@ -8,6 +8,7 @@
 #include "actors/agent_run.hpp"
 #include "actors/chat_session_state.hpp"
 #include "actors/fan_out.hpp"
+#include "actors/urgent.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/ids.hpp"
 
@@ -113,25 +114,36 @@ void finish(session_ptr self, run_slot& slot, run_event terminal,
     else
       start_next_queued(self);
   };
-  self
-    ->request(st.deps.store, st.deps.options.store_timeout, run_fin_atom::value,
-              slot.record, std::move(rest), std::move(messages))
-    .await(
-      [self, done, run_id](caf::ok_atom) {
-        if (auto i = self->state.runs.find(run_id); i != self->state.runs.end())
-          i->second.fin_messages.clear();
-        done();
-      },
-      [self, done, run_id, from](const caf::error& err) {
-        log_store_error(self, "run_fin")(err);
-        // The clients still learn that the run ended (streams in
-        // progress go on while the store is away); its log stays here
-        // and is written when the store is back.
-        if (auto i = self->state.runs.find(run_id); i != self->state.runs.end())
-          i->second.fin_pending = true;
-        unsaved_from(self, run_id, from);
-        done();
-      });
+  auto saved = [self, done, run_id](caf::ok_atom) {
+    if (auto i = self->state.runs.find(run_id); i != self->state.runs.end())
+      i->second.fin_messages.clear();
+    done();
+  };
+  auto failed = [self, done, run_id, from](const caf::error& err) {
+    log_store_error(self, "run_fin")(err);
+    // The clients still learn that the run ended (streams in progress go
+    // on while the store is away); its log stays here and is written when
+    // the store is back.
+    if (auto i = self->state.runs.find(run_id); i != self->state.runs.end())
+      i->second.fin_pending = true;
+    unsaved_from(self, run_id, from);
+    done();
+  };
+  // The terminal frame waits for this write, and clients wait for the
+  // terminal frame (a cancel above all): it goes ahead of the background
+  // writes queued at the store, unless writes of this very run are still
+  // on their way there, which it must not overtake.
+  auto& store = st.deps.store;
+  auto timeout = st.deps.options.store_timeout;
+  if (slot.writes_in_flight == 0)
+    request_urgent(self, store, timeout, run_fin_atom::value, slot.record,
+                   std::move(rest), std::move(messages))
+      .await(saved, failed);
+  else
+    self
+      ->request(store, timeout, run_fin_atom::value, slot.record,
+                std::move(rest), std::move(messages))
+      .await(saved, failed);
 }
 
 run_event event_of(event_kind kind) {
@@ -209,12 +221,18 @@ void launch(session_ptr self, run_slot& slot) {
   auto& st = self->state;
   begin(self, slot);
   slot.unsaved = slot.log.size();
+  ++slot.writes_in_flight;
+  auto answered = [self, run_id = slot.record.id] {
+    if (auto i = self->state.runs.find(run_id); i != self->state.runs.end())
+      --i->second.writes_in_flight;
+  };
   self
     ->request(st.deps.store, st.deps.options.store_timeout,
               run_open_atom::value, slot.record, std::vector<resource_doc>{},
               slot.log)
-    .then([](caf::ok_atom) {},
-          [self, run_id = slot.record.id](const caf::error& err) {
+    .then([answered](caf::ok_atom) { answered(); },
+          [self, answered, run_id = slot.record.id](const caf::error& err) {
+            answered();
             log_store_error(self, "run_open")(err);
             unsaved_from(self, run_id, 0);
           });
@@ -274,17 +292,17 @@ void queue_or_replace(session_ptr self, const run_request& req,
   if (req.strategy == multitask_strategy::enqueue) {
     st.queued.push_back(req.run_id);
     start_next_queued(self);
-    rp.deliver(run_ticket{st.runs[req.run_id].record, true});
+    rp.deliver(run_ticket{st.runs[req.run_id].record, true, {}});
     return;
   }
   st.queued.push_front(req.run_id);
   auto run_id = req.run_id;
-  cancel_slot(self, st.runs[st.active],
-              req.strategy != multitask_strategy::rollback,
-              [self, rp, run_id](const run_record&) mutable {
-                start_next_queued(self);
-                rp.deliver(run_ticket{self->state.runs[run_id].record, true});
-              });
+  cancel_slot(
+    self, st.runs[st.active], req.strategy != multitask_strategy::rollback,
+    [self, rp, run_id](const run_record&) mutable {
+      start_next_queued(self);
+      rp.deliver(run_ticket{self->state.runs[run_id].record, true, {}});
+    });
 }
 
 caf::result<run_ticket> start_run(session_ptr self, run_request& req,
@@ -294,7 +312,7 @@ caf::result<run_ticket> start_run(session_ptr self, run_request& req,
     req.run_id = make_uuid(st.rng);
   if (auto i = st.runs.find(req.run_id); i != st.runs.end()) {
     if (req.reuse_existing)
-      return run_ticket{i->second.record, false};
+      return run_ticket{i->second.record, false, {}};
     return make_error(error_code::conflict,
                       "run " + req.run_id + " already exists");
   }
@@ -327,7 +345,7 @@ caf::result<run_ticket> start_run(session_ptr self, run_request& req,
         }
         slot.unsaved = slot.log.size();
         go(self, slot);
-        rp.deliver(run_ticket{slot.record, true});
+        rp.deliver(run_ticket{slot.record, true, {}});
       },
       [self, run_id = req.run_id, rp](caf::error& err) mutable {
         // Nothing of the run exists: it never started.

@@ -28,6 +28,10 @@ struct run_slot {
   std::vector<event_frame> log;
   /// log[unsaved..] has not been handed to the store yet.
   size_t unsaved = 0;
+  /// Writes of this run sent and not answered yet (ev_add batches, the
+  /// run_open of a queued run that starts): while there are any, the run's
+  /// run_fin must not overtake them (finish()).
+  size_t writes_in_flight = 0;
   std::vector<subscriber_actor> subscribers;
   std::string answer;
   std::string thinking;

@@ -89,11 +89,17 @@ void flush(session_ptr self) {
     auto from = slot.unsaved;
     std::vector<event_frame> batch(slot.log.begin() + from, slot.log.end());
     slot.unsaved = slot.log.size();
+    ++slot.writes_in_flight;
+    auto answered = [self, run_id = id] {
+      if (auto i = self->state.runs.find(run_id); i != self->state.runs.end())
+        --i->second.writes_in_flight;
+    };
     self
       ->request(st.deps.store, st.deps.options.store_timeout,
                 ev_add_atom::value, id, std::move(batch))
-      .then([](caf::ok_atom) {},
-            [self, run_id = id, from](const caf::error& err) {
+      .then([answered](caf::ok_atom) { answered(); },
+            [self, answered, run_id = id, from](const caf::error& err) {
+              answered();
               log_store_error(self, "ev_add")(err);
               unsaved_from(self, run_id, from);
             });

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/recent_keys.hpp"
+#include "actors/urgent.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/ids.hpp"
 
@@ -130,9 +131,8 @@ void cancel_run(session_ptr self, const std::string& run_id) {
   auto timeout = st.deps.options.store_timeout;
   auto on_error = report_error(self, "cancel", "chat_session_id");
   if (auto i = st.runs.find(run_id); i != st.runs.end() && i->second.session) {
-    self
-      ->request<caf::message_priority::high>(i->second.session, timeout,
-                                             cancel_atom::value, run_id, true)
+    request_urgent(self, i->second.session, timeout, cancel_atom::value, run_id,
+                   true)
       .then([](const run_record&) {}, on_error);
     return;
   }
@@ -160,8 +160,8 @@ void on_chat(session_ptr self, chat_request& req) {
       i != st.runs.end() && i->second.conversation_id != run.conversation_id)
     cancel_run(self, st.current_run);
   st.current_run = run.run_id;
-  st.runs[run.run_id] = started_run{run.conversation_id, req.client_msg_id,
-                                    req.cancel_on_disconnect};
+  st.runs[run.run_id] = started_run{
+    run.conversation_id, req.client_msg_id, req.cancel_on_disconnect, {}};
   if (!req.client_msg_id.empty())
     st.run_of_client_msg[req.client_msg_id] = run.run_id;
   auto run_id = run.run_id;

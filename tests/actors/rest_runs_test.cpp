@@ -215,6 +215,28 @@ TEST_CASE_METHOD(rest_fixture, "an idle stream writes keep-alive comments",
 }
 
 TEST_CASE_METHOD(rest_fixture,
+                 "a queued run cancelled as it starts ends cancelled in the "
+                 "store: its run_fin does not overtake its run_open",
+                 "[actors][runs]") {
+  auto busy = start(question("Count the words in \"a b c d e f g h\""));
+  auto req = question();
+  req.strategy = multitask_strategy::enqueue;
+  auto queued = start(req);
+  REQUIRE(queued.record.status == run_status::queued);
+  // Both at once: ending the busy run starts the queued one, which sends
+  // its run_open and, before the store has answered, meets its cancel.
+  caf::anon_send(chats, cancel_atom::value, std::string{}, busy.record.id,
+                 true);
+  caf::anon_send(chats, cancel_atom::value, std::string{}, queued.record.id,
+                 true);
+  finish_runs();
+  CHECK(run_in_store(busy.record.id).status == run_status::cancelled);
+  auto rec = run_in_store(queued.record.id);
+  CHECK(rec.status == run_status::cancelled);
+  CHECK(rec.last_seq == 2); // chat_session_start, cancelled
+}
+
+TEST_CASE_METHOD(rest_fixture,
                  "a client-chosen run id starts one run however often it is "
                  "sent",
                  "[actors][runs]") {
