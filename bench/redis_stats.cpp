@@ -59,12 +59,18 @@ redis_snapshot read_redis_info(const std::string& host, uint16_t port) {
     // cmdstat_evalsha:calls=12,usec=34,...
     if (line.rfind("cmdstat_", 0) == 0) {
       auto colon = line.find(':');
-      if (colon != std::string::npos)
-        snap.calls[line.substr(8, colon - 8)] = number_after(line, "calls=");
+      if (colon != std::string::npos) {
+        auto name = line.substr(8, colon - 8);
+        snap.calls[name] = number_after(line, "calls=");
+        snap.usec[name] = number_after(line, "usec=");
+      }
     } else if (line.rfind("total_commands_processed:", 0) == 0) {
       snap.total_commands = number_after(line, ":");
     } else if (line.rfind("total_reads_processed:", 0) == 0) {
       snap.reads = number_after(line, ":");
+    } else if (line.rfind("used_cpu_user:", 0) == 0
+               || line.rfind("used_cpu_sys:", 0) == 0) {
+      snap.cpu_s += std::stod(line.substr(line.find(':') + 1));
     } else if (line.rfind("used_memory_rss:", 0) == 0) {
       snap.used_memory_rss = static_cast<int64_t>(number_after(line, ":"));
     }
@@ -97,6 +103,11 @@ void write_redis_delta(json_writer& w, const redis_snapshot& a,
     w.StartObject();
     write_int(w, "calls", static_cast<int64_t>(n));
     write_number(w, "per_run", per_run(n));
+    auto u = b.usec.find(name);
+    auto u0 = a.usec.find(name);
+    if (u != b.usec.end())
+      write_number(w, "usec_per_run",
+                   per_run(u->second - (u0 == a.usec.end() ? 0 : u0->second)));
     w.EndObject();
   }
   w.EndObject();
@@ -112,6 +123,8 @@ void write_redis_delta(json_writer& w, const redis_snapshot& a,
   write_int(w, "read_events", reads);
   write_number(w, "round_trips_per_run",
                per_run(static_cast<uint64_t>(std::max<int64_t>(reads, 0))));
+  write_number(w, "cpu_us_per_run",
+               runs > 0 ? (b.cpu_s - a.cpu_s) * 1e6 / runs : 0.0);
   write_int(w, "used_memory_rss_before", a.used_memory_rss);
   write_int(w, "used_memory_rss_after", b.used_memory_rss);
   w.EndObject();

@@ -16,11 +16,13 @@ namespace parley::bench {
 struct redis_snapshot {
   bool ok = false;
   std::map<std::string, uint64_t> calls; ///< command (lower case) -> calls
+  std::map<std::string, uint64_t> usec;  ///< command -> µs spent in it
   uint64_t total_commands = 0;           ///< total_commands_processed
   /// total_reads_processed: read events on client sockets. A client that
   /// waits for each reply (parleyd's store does) costs one per round trip.
   uint64_t reads = 0;
   int64_t used_memory_rss = -1; ///< bytes
+  double cpu_s = 0; ///< used_cpu_user + used_cpu_sys: the whole process
 };
 
 /// Sends `INFO all` to host:port and parses the reply.
@@ -30,7 +32,9 @@ redis_snapshot read_redis_info(const std::string& host, uint16_t port);
 /// for what happened between `a` and `b`; the readings' own INFO calls are
 /// left out. Commands a Lua script runs count as commands (commandstats
 /// counts them), so a run's EVALSHA shows up once as EVALSHA and again as
-/// each command its script calls; round trips are the read events.
+/// each command its script calls; round trips are the read events. Its
+/// CPU per run is the process's (INFO cpu), so it includes the event
+/// loop, the replies and the append-only file, not only the commands.
 void write_redis_delta(json_writer& w, const redis_snapshot& a,
                        const redis_snapshot& b, uint64_t runs);
 

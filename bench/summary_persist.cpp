@@ -63,6 +63,17 @@ void print_persist(const std::string& dir) {
     {"persist: Redis commands per run (commandstats, scripts' included)",
      "report", fmt(number(doc, "redis", "/redis/commands_per_run"), 1), "–",
      "–", "–"});
+  rows.push_back({"persist: redis-server CPU per run, µs (INFO cpu)", "report",
+                  fmt(number(doc, "redis", "/redis/cpu_us_per_run"), 0), "–",
+                  "–", "–"});
+  rows.push_back(
+    {"persist: … of it in EVALSHA (commandstats usec), µs", "–",
+     fmt(number(doc, "redis", "/redis/by_command/evalsha/usec_per_run"), 0),
+     "–", "–", "–"});
+  rows.push_back(
+    {"persist: … in EXEC (its commands included), µs", "–",
+     fmt(number(doc, "redis", "/redis/by_command/exec/usec_per_run"), 0), "–",
+     "–", "–"});
   command_rows(doc, rows);
   auto rss = number(doc, "redis", "/redis/used_memory_rss_after");
   if (rss)
