@@ -112,6 +112,14 @@ struct rest_fixture : fixture {
     return req;
   }
 
+  /// A long run, and one queued behind it on the same conversation.
+  std::pair<run_ticket, run_ticket> busy_and_queued() {
+    auto busy = start(question("Count the words in \"a b c d e f g h\""));
+    auto req = question();
+    req.strategy = multitask_strategy::enqueue;
+    return {busy, start(req)};
+  }
+
   run_ticket start(run_request req) {
     auto ticket = ask<run_ticket>(chats, run_atom::value, std::move(req),
                                   subscriber_actor{});
@@ -196,10 +204,7 @@ TEST_CASE_METHOD(rest_fixture,
 TEST_CASE_METHOD(rest_fixture, "an idle stream writes keep-alive comments",
                  "[actors][sse]") {
   // A queued run behind a long one: its stream waits with nothing to say.
-  auto busy = start(question("Count the words in \"a b c d e f g h\""));
-  auto req = question();
-  req.strategy = multitask_strategy::enqueue;
-  auto queued = start(req);
+  auto [busy, queued] = busy_and_queued();
   CHECK(queued.record.status == run_status::queued);
   auto sink = follow(queued.record.id, 0);
   for (int i = 0; i < 3; ++i) {
@@ -218,10 +223,7 @@ TEST_CASE_METHOD(rest_fixture,
                  "a queued run cancelled as it starts ends cancelled in the "
                  "store: its run_fin does not overtake its run_open",
                  "[actors][runs]") {
-  auto busy = start(question("Count the words in \"a b c d e f g h\""));
-  auto req = question();
-  req.strategy = multitask_strategy::enqueue;
-  auto queued = start(req);
+  auto [busy, queued] = busy_and_queued();
   REQUIRE(queued.record.status == run_status::queued);
   // Both at once: ending the busy run starts the queued one, which sends
   // its run_open and, before the store has answered, meets its cancel.

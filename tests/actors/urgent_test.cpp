@@ -14,6 +14,8 @@ using namespace parley::testing;
 
 namespace {
 
+using ask_fn = void (*)(caf::event_based_actor*, const caf::actor&);
+
 caf::behavior recorder(caf::event_based_actor*, std::vector<int>* seen) {
   return {
     [seen](int x) {
@@ -24,55 +26,47 @@ caf::behavior recorder(caf::event_based_actor*, std::vector<int>* seen) {
 }
 
 /// Sends 1, 2, 3 to `target`, then asks it 99 with `ask`.
-template<class Ask>
-caf::behavior sender(caf::event_based_actor* self, caf::actor target, Ask ask) {
+caf::behavior sender(caf::event_based_actor* self, caf::actor target,
+                     ask_fn ask) {
   for (int i = 1; i <= 3; ++i)
     self->send(target, i);
   ask(self, target);
   return {[](int) {}};
 }
 
-/// Ends the actors, so the system can shut down.
-void stop(caf::scheduler::test_coordinator& sched,
-          std::initializer_list<caf::actor> actors) {
-  for (auto& x : actors)
+/// The order in which a receiver handled 1, 2, 3 and then 99 asked with
+/// `ask`, all in its mailbox before it ran.
+std::vector<int> order_seen(ask_fn ask) {
+  test_config cfg;
+  caf::actor_system sys{cfg};
+  auto& sched
+    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  std::vector<int> seen;
+  auto target = sys.spawn(recorder, &seen);
+  auto from = sys.spawn(sender, target, ask);
+  sched.run();
+  // Ends both, so the system can shut down.
+  for (auto& x : {target, from})
     caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
   sched.run();
+  return seen;
 }
 
 } // namespace
 
 TEST_CASE("an urgent request overtakes the messages queued before it",
           "[actors][urgent]") {
-  test_config cfg;
-  caf::actor_system sys{cfg};
-  auto& sched
-    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
-  std::vector<int> seen;
-  auto target = sys.spawn(recorder, &seen);
-  auto from = sys.spawn(
-    sender<void (*)(caf::event_based_actor*, caf::actor)>, target,
-    [](caf::event_based_actor* self, caf::actor to) {
-      request_urgent(self, to, std::chrono::seconds{1}, 99).then([](int) {});
-    });
-  sched.run();
+  auto seen
+    = order_seen([](caf::event_based_actor* self, const caf::actor& to) {
+        request_urgent(self, to, std::chrono::seconds{1}, 99).then([](int) {});
+      });
   CHECK(seen == std::vector<int>{99, 1, 2, 3});
-  stop(sched, {target, from});
 }
 
 TEST_CASE("a plain request keeps its place in the queue", "[actors][urgent]") {
-  test_config cfg;
-  caf::actor_system sys{cfg};
-  auto& sched
-    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
-  std::vector<int> seen;
-  auto target = sys.spawn(recorder, &seen);
-  auto from = sys.spawn(
-    sender<void (*)(caf::event_based_actor*, caf::actor)>, target,
-    [](caf::event_based_actor* self, caf::actor to) {
-      self->request(to, std::chrono::seconds{1}, 99).then([](int) {});
-    });
-  sched.run();
+  auto seen
+    = order_seen([](caf::event_based_actor* self, const caf::actor& to) {
+        self->request(to, std::chrono::seconds{1}, 99).then([](int) {});
+      });
   CHECK(seen == std::vector<int>{1, 2, 3, 99});
-  stop(sched, {target, from});
 }
