@@ -63,11 +63,21 @@ def check_last_run_answers_63(frames):
 async def full_answer_contains_63(server):
     async with connect(server) as ws:
         session_id = await greeting(ws)
+        sent_us = time.time_ns() // 1000
         await ws.send(chat(QUESTION))
         frames = await read_until(ws, of_type("done"), "done")
+        received_us = time.time_ns() // 1000
         run_id = frames[-1]["data"]["chat_session_id"]
         run = run_of(frames, run_id)
         check_eq(len(run), len(frames), "frames not of the run")
+        # Each event says when it was made: after the chat, before it
+        # arrived, in seq order (the server shares this machine's clock).
+        made = [f["data"]["time_us"] for f in run]
+        check(all(isinstance(t, int) for t in made), f"time_us: {made}")
+        check(made == sorted(made), f"time_us out of order: {made}")
+        check(sent_us <= made[0] and made[-1] <= received_us,
+              f"time_us {made[0]}..{made[-1]} outside the run's "
+              f"{sent_us}..{received_us}")
         check_answer_63(run, run_id, "the run")
         check_eq(run[0]["data"]["conversation_id"], session_id, "conversation")
         steps = [f["data"]["type"] for f in run if f["type"] == "reasoning_step"]
