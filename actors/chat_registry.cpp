@@ -226,7 +226,7 @@ caf::result<run_ticket> start_once(registry_ptr self, run_request& req,
         if (rec.owner != owner)
           rp.deliver(no_run(rec.id));
         else
-          rp.deliver(run_ticket{std::move(rec), false});
+          rp.deliver(run_ticket{std::move(rec), false, {}});
       },
       [self, rp, req, sub](caf::error& err) mutable {
         if (to_error_code(err) != error_code::not_found) {

@@ -280,6 +280,10 @@ using keys_actor = caf::typed_actor<
   caf::replies_to<list_atom>::with<std::vector<api_key_info>>,
   // key id
   caf::replies_to<res_del_atom, std::string>::with<caf::ok_atom>,
+  // Answers once the first load from the store is over (done or failed):
+  // a node asks before it serves, so a valid key is never refused just
+  // because the node has only started.
+  caf::replies_to<health_atom>::with<caf::ok_atom>,
   // Reloads the ring from the store (a timer sends it).
   caf::reacts_to<flush_atom>>;
 

@@ -24,6 +24,9 @@ struct keys_state {
   server_options options;
   logger_ptr log;
   bool reload_failing = false;
+  /// The first load is over; until then health_atom waits in `waiting`.
+  bool loaded = false;
+  std::vector<caf::typed_response_promise<caf::ok_atom>> waiting;
 
   static inline const char* name = "keys";
 };
@@ -69,6 +72,15 @@ resource_query all_keys() {
     keys_kind, {}, {}, 0, std::numeric_limits<uint64_t>::max()};
 }
 
+/// The first load is over, however it went: answers who waited for it.
+void loaded(keys_ptr self) {
+  auto& st = self->state;
+  st.loaded = true;
+  for (auto& rp : st.waiting)
+    rp.deliver(caf::ok_atom::value);
+  st.waiting.clear();
+}
+
 void reload(keys_ptr self) {
   auto& st = self->state;
   self
@@ -87,6 +99,7 @@ void reload(keys_ptr self) {
         if (st.reload_failing && st.log)
           st.log->info("api keys: reloaded from the store again");
         st.reload_failing = false;
+        loaded(self);
       },
       [self](const caf::error& err) {
         // The last good ring stays in use.
@@ -95,6 +108,7 @@ void reload(keys_ptr self) {
           st.log->warn("api keys: reload failed ({}); keeping {} known keys",
                        self->system().render(err), st.ring->size());
         st.reload_failing = true;
+        loaded(self);
       });
 }
 
@@ -169,14 +183,24 @@ keys_actor::behavior_type keys(keys_ptr self, store_actor store,
   st.refresh = refresh;
   st.options = std::move(options);
   st.log = std::move(log);
+  // The first load at once, whatever the refresh interval.
+  reload(self);
   if (refresh.count() > 0)
-    self->send(self, flush_atom::value);
+    self->delayed_send(self, refresh, flush_atom::value);
   return {
     [self](create_atom, const std::string& user, bool admin) {
       return create(self, user, admin);
     },
     [self](list_atom) { return list(self); },
     [self](res_del_atom, const std::string& id) { return revoke(self, id); },
+    [self](health_atom) -> caf::result<caf::ok_atom> {
+      auto& st = self->state;
+      if (st.loaded)
+        return caf::ok_atom::value;
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      st.waiting.push_back(rp);
+      return rp;
+    },
     [self](flush_atom) {
       reload(self);
       self->delayed_send(self, self->state.refresh, flush_atom::value);

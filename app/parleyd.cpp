@@ -270,6 +270,22 @@ bool await_running(caf::actor_system& sys, size_t left,
   return true;
 }
 
+/// Waits (bounded by the store timeout) until the keys actor has loaded the
+/// keys once: a node that served before that would refuse valid keys for
+/// its first moments, e.g. on every node of a rolling restart.
+void wait_for_keys(caf::actor_system& sys, const parley::keys_actor& keys,
+                   const parley::server_options& options, spdlog::logger& log) {
+  caf::scoped_actor self{sys};
+  self
+    ->request(keys, options.store_timeout + std::chrono::seconds(1),
+              parley::health_atom::value)
+    .receive([](caf::ok_atom) {},
+             [&](const caf::error& err) {
+               log.warn("api keys: not loaded before serving ({})",
+                        sys.render(err));
+             });
+}
+
 /// Stops the actors front to back: the registries (and what they started)
 /// first, so the sessions can still write their last events, then the store.
 void stop_actors(caf::actor_system& sys, const parley::logger_ptr& log,
@@ -353,6 +369,8 @@ int main(int argc, char** argv) {
                                  options, log);
   if (!access_policy.required)
     log->warn("--auth none: every request is served as the local admin");
+  else
+    wait_for_keys(sys, keys, options, *log);
   std::error_code dir_error;
   std::filesystem::create_directories(opts.upload_dir, dir_error);
   if (dir_error)

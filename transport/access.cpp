@@ -37,13 +37,6 @@ void for_each_subprotocol(const http_request& req, F f) {
   }
 }
 
-bool wants_event_stream(const http_request& req) {
-  auto accept = req[http::field::accept];
-  return std::string_view{accept.data(), accept.size()}.find(
-           "text/event-stream")
-         != std::string_view::npos;
-}
-
 /// The credential the request carries: the Authorization header, else
 /// where `carriers` allow `?token=` or a "bearer.TOKEN" subprotocol.
 std::string credential_of(const http_request& req, std::string_view query,

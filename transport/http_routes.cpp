@@ -205,7 +205,7 @@ route_result websocket_entry(transport_context& ctx, const http_request& req,
   if (!agent || agent->empty())
     agent = ctx.deps.options.default_agent;
   auto session_id = rest.empty() ? ctx.ids.next() : std::string{given_id};
-  return ws_target{std::move(session_id), std::move(*agent)};
+  return ws_target{std::move(session_id), std::move(*agent), {}};
 }
 
 /// The table's entry for /ws/chat (route_request reaches websocket_entry
@@ -355,7 +355,7 @@ route_result route_request(transport_context& ctx, const http_request& req,
       ws->who = std::get<principal>(std::move(admitted));
     return entry;
   }
-  rest_call call{ctx, req, query, {}, ex, std::move(respond)};
+  rest_call call{ctx, req, query, {}, ex, std::move(respond), {}};
   auto found = match_route(ctx.routes, req, path, call.params);
   if (auto route = std::get_if<const rest_route*>(&found)) {
     auto admitted
