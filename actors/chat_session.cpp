@@ -221,11 +221,7 @@ void launch(session_ptr self, run_slot& slot) {
   auto& st = self->state;
   begin(self, slot);
   slot.unsaved = slot.log.size();
-  ++slot.writes_in_flight;
-  auto answered = [self, run_id = slot.record.id] {
-    if (auto i = self->state.runs.find(run_id); i != self->state.runs.end())
-      --i->second.writes_in_flight;
-  };
+  auto answered = write_sent(self, slot);
   self
     ->request(st.deps.store, st.deps.options.store_timeout,
               run_open_atom::value, slot.record, std::vector<resource_doc>{},

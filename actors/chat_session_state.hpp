@@ -92,6 +92,11 @@ void retry_later(chat_session_ptr self);
 void unsaved_from(chat_session_ptr self, const std::string& run_id,
                   size_t from);
 
+/// Counts a write of `slot`'s run as on its way to the store
+/// (run_slot::writes_in_flight); call what it returns once the store
+/// answered, either way.
+std::function<void()> write_sent(chat_session_ptr self, run_slot& slot);
+
 /// Writes every run's unsaved events (and the run_fin of runs whose end the
 /// store has not taken yet).
 void flush(chat_session_ptr self);

@@ -24,6 +24,14 @@ std::function<void(const caf::error&)> log_store_error(chat_session_ptr self,
   };
 }
 
+std::function<void()> write_sent(session_ptr self, run_slot& slot) {
+  ++slot.writes_in_flight;
+  return [self, run_id = slot.record.id] {
+    if (auto i = self->state.runs.find(run_id); i != self->state.runs.end())
+      --i->second.writes_in_flight;
+  };
+}
+
 void retry_later(session_ptr self) {
   auto& st = self->state;
   if (!st.flush_scheduled) {
@@ -89,11 +97,7 @@ void flush(session_ptr self) {
     auto from = slot.unsaved;
     std::vector<event_frame> batch(slot.log.begin() + from, slot.log.end());
     slot.unsaved = slot.log.size();
-    ++slot.writes_in_flight;
-    auto answered = [self, run_id = id] {
-      if (auto i = self->state.runs.find(run_id); i != self->state.runs.end())
-        --i->second.writes_in_flight;
-    };
+    auto answered = write_sent(self, slot);
     self
       ->request(st.deps.store, st.deps.options.store_timeout,
                 ev_add_atom::value, id, std::move(batch))

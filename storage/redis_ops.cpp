@@ -1,5 +1,7 @@
 #include "storage/redis_ops.hpp"
 
+#include <iterator>
+
 #include <hiredis/hiredis.h>
 
 #include "actors/interfaces.hpp"
@@ -189,30 +191,11 @@ redis_command event_xadd(const std::string& key, const event_frame& x) {
 void add_run_writes(std::vector<redis_command>& cmds,
                     std::vector<step_part>& parts, const std::string& prefix,
                     const run_record& rec) {
-  cmds.push_back({"HSET",
-                  redis_keys::run(prefix, rec.id),
-                  "conversation_id",
-                  rec.conversation_id,
-                  "agent_name",
-                  rec.agent_name,
-                  "query",
-                  rec.query,
-                  "status",
-                  to_string(rec.status),
-                  "result",
-                  rec.result,
-                  "error",
-                  rec.error,
-                  "last_seq",
-                  std::to_string(rec.last_seq),
-                  "created_at",
-                  std::to_string(rec.created_at_ms),
-                  "updated_at",
-                  std::to_string(rec.updated_at_ms),
-                  "owner",
-                  rec.owner,
-                  "node",
-                  rec.node});
+  redis_command hset{"HSET", redis_keys::run(prefix, rec.id)};
+  auto fields = run_fields(rec);
+  hset.insert(hset.end(), std::make_move_iterator(fields.begin()),
+              std::make_move_iterator(fields.end()));
+  cmds.push_back(std::move(hset));
   cmds.push_back({"SADD",
                   redis_keys::conversation_runs(prefix, rec.conversation_id),
                   rec.id});
@@ -271,16 +254,17 @@ step_commands commands_of(const redis_connection& conn, const run_step& step) {
   return out;
 }
 
-/// Reads a step's EXEC reply. An object the store refuses (its script's own
-/// error answer) is skipped, as in the memory store; anything else that
-/// failed fails the step. Refused events go to ev_add (a round trip).
+/// Reads a step's EXEC reply, whose commands were of the kinds `parts`. An
+/// object the store refuses (its script's own error answer) is skipped, as
+/// in the memory store; anything else that failed fails the step. Refused
+/// events go to ev_add (a round trip).
 caf::expected<caf::ok_atom> settle(redis_connection& conn, const run_step& step,
-                                   const step_commands& sent,
+                                   const std::vector<step_part>& parts,
                                    const redisReply& exec) {
   std::vector<event_frame> refused;
-  for (size_t i = 0, event = 0; i < sent.cmds.size(); ++i) {
+  for (size_t i = 0, event = 0; i < parts.size(); ++i) {
     auto& r = *exec.element[i];
-    if (sent.parts[i] == step_part::event) {
+    if (parts[i] == step_part::event) {
       if (is_out_of_order(r)) {
         refused.push_back(step.events[event++]);
         continue;
@@ -289,7 +273,7 @@ caf::expected<caf::ok_atom> settle(redis_connection& conn, const run_step& step,
     }
     if (r.type == REDIS_REPLY_ERROR)
       return from_error_reply(r);
-    if (sent.parts[i] == step_part::script)
+    if (parts[i] == step_part::script)
       if (auto err = script_error(r))
         return err;
   }
@@ -333,13 +317,14 @@ write_run_steps(redis_connection& conn, const std::vector<run_step>& steps) {
     out.assign(steps.size(), err);
     return out;
   }
-  std::vector<step_commands> sent;
+  std::vector<std::vector<step_part>> parts;
   std::vector<std::vector<redis_command>> blocks;
-  sent.reserve(steps.size());
+  parts.reserve(steps.size());
   blocks.reserve(steps.size());
   for (auto& step : steps) {
-    sent.push_back(commands_of(conn, step));
-    blocks.push_back(sent.back().cmds);
+    auto made = commands_of(conn, step);
+    parts.push_back(std::move(made.parts));
+    blocks.push_back(std::move(made.cmds));
   }
   auto outcomes = conn.transactions(blocks);
   if (!outcomes) {
@@ -351,7 +336,7 @@ write_run_steps(redis_connection& conn, const std::vector<run_step>& steps) {
     if (outcome.error)
       out.emplace_back(outcome.error);
     else
-      out.push_back(settle(conn, steps[i], sent[i], *outcome.reply));
+      out.push_back(settle(conn, steps[i], parts[i], *outcome.reply));
   }
   return out;
 }

@@ -209,6 +209,31 @@ std::vector<std::string> run_args(const std::string& prefix,
           rec.node};
 }
 
+std::vector<std::string> run_fields(const run_record& rec) {
+  return {"conversation_id",
+          rec.conversation_id,
+          "agent_name",
+          rec.agent_name,
+          "query",
+          rec.query,
+          "status",
+          to_string(rec.status),
+          "result",
+          rec.result,
+          "error",
+          rec.error,
+          "last_seq",
+          std::to_string(rec.last_seq),
+          "created_at",
+          std::to_string(rec.created_at_ms),
+          "updated_at",
+          std::to_string(rec.updated_at_ms),
+          "owner",
+          rec.owner,
+          "node",
+          rec.node};
+}
+
 caf::expected<run_record> run_from(const std::string& id,
                                    const redisReply& fields) {
   run_record rec;

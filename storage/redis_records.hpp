@@ -60,6 +60,10 @@ caf::error script_error(const redisReply& answer);
 std::vector<std::string> run_args(const std::string& prefix,
                                   const run_record& rec);
 
+/// The record as field, value pairs for HSET on its key: what run_from
+/// reads back (and what the run_put script writes from run_args).
+std::vector<std::string> run_fields(const run_record& rec);
+
 /// A run from the reply to HGETALL on its key (an array of field, value).
 caf::expected<run_record> run_from(const std::string& id,
                                    const redisReply& fields);
