@@ -187,7 +187,7 @@ class chat_conn : public connection {
       chunks += f.type == "chunk" ? 1 : 0;
       if (f.seq > 1)
         inter_arrival.add(at - last_frame_at_);
-      add_delivery(delivery, f, at);
+      add_delivery(delivery, f.time_us, at);
     }
     last_frame_at_ = at;
   }
@@ -308,7 +308,7 @@ class subscriber_conn : public connection {
       return;
     if (at >= shared_.window_start && at < shared_.window_end) {
       ++frames;
-      add_delivery(delivery, f, at);
+      add_delivery(delivery, f.time_us, at);
     }
     // Runs of the one conversation come one after another: a new id starts
     // a new run. Joining mid-run is not a gap, but that run is not whole.

@@ -41,19 +41,29 @@ std::string_view quoted_after(std::string_view text, std::string_view key,
                                      : text.substr(p, e - p);
 }
 
+/// The unsigned number right after `key`, 0 if there is none.
+uint64_t number_after(std::string_view text, std::string_view key) {
+  uint64_t n = 0;
+  if (auto p = text.find(key); p != std::string_view::npos)
+    for (p += key.size(); p < text.size() && text[p] >= '0' && text[p] <= '9';
+         ++p)
+      n = n * 10 + static_cast<uint64_t>(text[p] - '0');
+  return n;
+}
+
 } // namespace
 
 frame_info scan_frame(std::string_view text) {
   frame_info f;
   f.type = quoted_after(text, R"("type":")");
   f.run = quoted_after(text, R"("chat_session_id":")");
-  if (auto p = text.find(R"("seq":)"); p != std::string_view::npos)
-    for (p += 6; p < text.size() && text[p] >= '0' && text[p] <= '9'; ++p)
-      f.seq = f.seq * 10 + static_cast<uint64_t>(text[p] - '0');
-  if (auto p = text.find(R"("time_us":)"); p != std::string_view::npos)
-    for (p += 10; p < text.size() && text[p] >= '0' && text[p] <= '9'; ++p)
-      f.time_us = f.time_us * 10 + (text[p] - '0');
+  f.seq = number_after(text, R"("seq":)");
+  f.time_us = time_us_of(text);
   return f;
+}
+
+int64_t time_us_of(std::string_view frame) {
+  return static_cast<int64_t>(number_after(frame, R"("time_us":)"));
 }
 
 int64_t unix_us_at(time_point at) {
@@ -64,10 +74,10 @@ int64_t unix_us_at(time_point at) {
   return (duration_cast<microseconds>(at.time_since_epoch()) + offset).count();
 }
 
-void add_delivery(samples& into, const frame_info& f, time_point at) {
-  if (f.time_us > 0)
+void add_delivery(samples& into, int64_t made_us, time_point at) {
+  if (made_us > 0)
     into.add(std::chrono::microseconds{
-      std::max<int64_t>(0, unix_us_at(at) - f.time_us)});
+      std::max<int64_t>(0, unix_us_at(at) - made_us)});
 }
 
 double samples::percentile_us(double p) {

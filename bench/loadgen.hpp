@@ -84,6 +84,9 @@ struct frame_info {
 
 frame_info scan_frame(std::string_view text);
 
+/// A run frame's `time_us` (0 if it has none), without scanning the rest.
+int64_t time_us_of(std::string_view frame);
+
 /// `at` as microseconds since the Unix epoch (the clock the server stamps
 /// `time_us` with), from one reading of both clocks: no system call per
 /// frame.
@@ -110,9 +113,9 @@ class samples {
   bool sorted_ = false;
 };
 
-/// Adds how long the run frame `f` took from being made on the server to
-/// its receipt at `at` (nothing for a frame without `time_us`).
-void add_delivery(samples& into, const frame_info& f, time_point at);
+/// Adds how long a run frame made on the server at `made_us` (its
+/// `time_us`) took to its receipt at `at`; nothing if `made_us` is 0.
+void add_delivery(samples& into, int64_t made_us, time_point at);
 
 /// One WebSocket client. Subclasses say what to do with frames; the base
 /// connects (optionally from a chosen source address), handshakes, reads

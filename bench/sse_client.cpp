@@ -185,7 +185,7 @@ void sse_conn::on_event(const sse_event& ev, time_point at) {
     chunks += ev.type == "chunk" ? 1 : 0;
     if (last_seq_ > 0)
       inter_arrival.add(at - last_event_at_);
-    add_delivery(delivery, scan_frame(ev.data), at);
+    add_delivery(delivery, time_us_of(ev.data), at);
   }
   if (!held_) {
     if (in_window(sent_at_))
